@@ -52,13 +52,14 @@ test_unwritable (void)
       /* root writes through any mode; use a path under a regular file. */
       g_autofree char *file = g_build_filename (g_get_user_data_dir (), "plain", NULL);
 
+      g_assert_cmpint (g_mkdir_with_parents (g_get_user_data_dir (), 0700), ==, 0);
       g_assert_true (g_file_set_contents (file, "x", 1, NULL));
       g_clear_pointer (&inner, g_free);
       inner = g_build_filename (file, "reflection", NULL);
     }
   else
     {
-      g_assert_cmpint (g_mkdir (dir, 0500), ==, 0);
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0500), ==, 0);
     }
 
   g_assert_false (rfl_paths_ensure_writable (inner, &error));
