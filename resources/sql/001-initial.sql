@@ -1,9 +1,16 @@
 -- 001-initial.sql: tenants, their users and installation settings.
 -- Applied once under PRAGMA user_version; never edited after release.
 
+-- "RFL1": marks the file as a Reflection database, so that a database of
+-- another program is recognised and left alone.
+PRAGMA application_id = 1380338737;
+
 CREATE TABLE tenants (
   id          INTEGER PRIMARY KEY,
   name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  -- The name case-folded and normalised (NFKC) by the application, so that
+  -- "Ärzte" and "ärzte" are the same tenant; NOCASE folds ASCII only.
+  name_key    TEXT NOT NULL UNIQUE,
   slug        TEXT NOT NULL UNIQUE,
   use_case    TEXT NOT NULL DEFAULT 'custom'
               CHECK (use_case IN ('healthcare', 'business', 'privacy', 'custom')),
