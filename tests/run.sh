@@ -36,7 +36,7 @@ packages="meson ninja-build pkg-config gcc libgtk-4-dev libadwaita-1-dev \
 libsqlite3-dev libcurl4-openssl-dev libjson-glib-dev libsecret-1-dev \
 libsoup-3.0-dev libsodium-dev libcmark-dev gettext appstream \
 desktop-file-utils libglib2.0-bin libglib2.0-dev-bin xvfb xauth dbus dbus-x11 \
-gnome-keyring libxml2-utils python3"
+gnome-keyring libxml2-utils python3 flatpak-builder"
 
 if [ $install = 1 ]; then
   step "Installing test dependencies"
