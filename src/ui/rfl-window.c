@@ -311,6 +311,24 @@ rfl_window_size_allocate (GtkWidget *widget,
                                                              height, baseline);
 }
 
+/* For tests/bench/startup.sh: the wall-clock time at which the first frame
+ * was painted, so the script can measure start-up from before exec. */
+static void
+first_frame_painted_cb (GdkFrameClock *clock,
+                        RflWindow     *self)
+{
+  g_printerr ("RFL_FIRST_FRAME_REALTIME_US=%" G_GINT64_FORMAT "\n",
+              g_get_real_time ());
+  g_signal_handlers_disconnect_by_func (clock, first_frame_painted_cb, self);
+}
+
+static void
+report_first_frame_cb (GtkWidget *widget)
+{
+  g_signal_connect_object (gtk_widget_get_frame_clock (widget), "after-paint",
+                           G_CALLBACK (first_frame_painted_cb), widget, 0);
+}
+
 static void
 rfl_window_constructed (GObject *object)
 {
@@ -336,6 +354,9 @@ rfl_window_constructed (GObject *object)
   update_setup_rows (self);
   select_page (self, "chat");
   refresh_tenant_count (self);
+
+  if (g_getenv ("RFL_REPORT_FIRST_FRAME") != NULL)
+    g_signal_connect (self, "map", G_CALLBACK (report_first_frame_cb), NULL);
 }
 
 static void
