@@ -880,8 +880,8 @@ installed_gib (guint64 bytes)
   return ceil (gib / step - 0.001) * step;
 }
 
-static char *
-format_memory (guint64 bytes)
+char *
+rfl_sysinfo_format_memory (guint64 bytes)
 {
   double gib = installed_gib (bytes);
 
@@ -934,9 +934,9 @@ format_reason (const RflSysinfo *info,
                const RflGpuInfo *gpu)
 {
   const char *title = rfl_model_class_get_title (model_class);
-  g_autofree char *memory = format_memory (info->mem_total_bytes);
+  g_autofree char *memory = rfl_sysinfo_format_memory (info->mem_total_bytes);
   g_autofree char *gpu_name = gpu ? dup_gpu_name (gpu) : NULL;
-  g_autofree char *vram = gpu ? format_memory (gpu->vram_bytes) : NULL;
+  g_autofree char *vram = gpu ? rfl_sysinfo_format_memory (gpu->vram_bytes) : NULL;
   guint cores = info->cpu_cores > 0 ? info->cpu_cores : info->cpu_threads;
 
   switch (basis)

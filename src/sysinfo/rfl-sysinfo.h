@@ -70,6 +70,10 @@ void          rfl_sysinfo_free             (RflSysinfo    *info);
 /* The largest GPU memory, or 0 when no discrete GPU reports VRAM. */
 guint64       rfl_sysinfo_get_best_vram    (const RflSysinfo *info);
 
+/* Memory as it is sold ("16 GB" for the 15.6 GiB a 16 GiB machine
+ * reports), the way the recommendation's reason names it. */
+char         *rfl_sysinfo_format_memory    (guint64           bytes);
+
 /* A recommendation with its reason in words (translated), for example
  * "7–8B models: 16 GB of memory and a GPU with 8 GB". */
 RflModelClass rfl_sysinfo_recommend        (const RflSysinfo *info,

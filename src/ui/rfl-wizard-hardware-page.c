@@ -149,8 +149,11 @@ show_cpu_and_memory (RflWizardHardwarePage *self)
 {
   const RflSysinfo *info = self->info;
   g_autofree char *cpu = NULL;
-  g_autofree char *total = g_format_size (info->mem_total_bytes);
-  g_autofree char *available = g_format_size (info->mem_available_bytes);
+  g_autofree char *total = rfl_sysinfo_format_memory (info->mem_total_bytes);
+  /* Available memory is a reading, not a size that is sold: no rounding up. */
+  /* Translators: free memory in gigabytes, e.g. "9.2 GB" */
+  g_autofree char *available = g_strdup_printf (_("%.1f GB"),
+                                                info->mem_available_bytes / 1073741824.0);
   g_autofree char *memory = NULL;
   const char *model = info->cpu_model ? info->cpu_model : _("Unknown processor");
 
@@ -194,7 +197,7 @@ show_gpus (RflWizardHardwarePage *self)
 
       if (gpu->vram_bytes > 0)
         {
-          g_autofree char *size = g_format_size (gpu->vram_bytes);
+          g_autofree char *size = rfl_sysinfo_format_memory (gpu->vram_bytes);
 
           /* Translators: the size of the graphics card's memory */
           memory = g_strdup_printf (_("%s of video memory"), size);
