@@ -375,6 +375,12 @@ assert_database (Fixture    *f,
   g_assert_no_error (error);
   g_assert_cmpint (tenant, >, 0);
   g_assert_cmpuint (rfl_database_count_users (db, tenant, &error), ==, n_users);
+  if (g_settings_get_boolean (f->settings, "setup-complete"))
+    {
+      /* The chat window speaks for the administrator setup created. */
+      g_assert_cmpint (g_settings_get_int64 (f->settings, "current-tenant-id"), ==, tenant);
+      g_assert_cmpint (g_settings_get_int64 (f->settings, "current-user-id"), >, 0);
+    }
   g_assert_true (rfl_database_check_password (db, tenant, ADMIN_EMAIL, ADMIN_PASSWORD, &error));
   g_assert_no_error (error);
   g_assert_false (rfl_database_check_password (db, tenant, ADMIN_EMAIL, "wrong password", &error));

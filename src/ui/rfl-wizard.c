@@ -268,7 +268,8 @@ finish_failed (RflWizard  *self,
 /* All keys in one batch, so that a failure leaves none of them written. */
 static void
 write_settings (RflWizard              *self,
-                const RflWizardChoices *choices)
+                const RflWizardChoices *choices,
+                const RflSetupResult   *result)
 {
   g_autoptr (GSettingsSchema) schema = NULL;
   g_autoptr (GSettings) batch = NULL;
@@ -294,6 +295,11 @@ write_settings (RflWizard              *self,
   g_settings_set_string (batch, "model", choices->model ? choices->model : "");
   if (g_strcmp0 (choices->data_dir, self->initial_data_dir) != 0)
     g_settings_set_string (batch, "data-dir", choices->data_dir);
+  if (result->tenant_id > 0 && result->admin_user_id > 0)
+    {
+      g_settings_set_int64 (batch, "current-tenant-id", result->tenant_id);
+      g_settings_set_int64 (batch, "current-user-id", result->admin_user_id);
+    }
   g_settings_set_boolean (batch, "setup-complete", TRUE);
 
   g_settings_apply (batch);
@@ -305,7 +311,7 @@ finish_succeeded (RflWizard *self)
   g_autoptr (RflWizardChoices) choices = g_steal_pointer (&self->finishing);
   g_autoptr (RflSetupResult) result = g_steal_pointer (&self->setup_result);
 
-  write_settings (self, choices);
+  write_settings (self, choices, result);
   self->done = TRUE;
   rfl_wizard_summary_page_set_working (self->summary_page, FALSE);
 
