@@ -479,6 +479,22 @@ rfl_transfer_get_status (RflTransfer *self)
   return self->status;
 }
 
+char *
+rfl_transfer_dup_header (RflTransfer *self,
+                         const char  *name)
+{
+  struct curl_header *header = NULL;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  if (curl_easy_header (self->easy, name, 0, CURLH_HEADER, -1, &header)
+      != CURLHE_OK || header == NULL)
+    return NULL;
+
+  return g_strdup (header->value);
+}
+
 const char *
 rfl_transfer_get_body (RflTransfer *self,
                        gsize       *len)

@@ -56,6 +56,10 @@ gboolean     rfl_transfer_perform         (RflTransfer           *self,
                                            GError               **error);
 /* The HTTP status, 0 before the headers arrived. */
 long         rfl_transfer_get_status      (RflTransfer           *self);
+/* The value of the response header @name (case-insensitive) of the last
+ * answer, or NULL when it has none. */
+char        *rfl_transfer_dup_header      (RflTransfer           *self,
+                                           const char            *name);
 /* The kept body (always kept for non-2xx answers), NUL-terminated. */
 const char  *rfl_transfer_get_body        (RflTransfer           *self,
                                            gsize                 *len);

@@ -37,6 +37,7 @@ struct _RflFakeLlm
   char         *api_key;
   GStrv         reply;
   GQueue        queued_replies;        /* owned GStrv */
+  GQueue        queued_tool_calls;     /* owned FakeToolCalls* */
   guint         token_delay;
   guint         embedding_dim;
   guint64       pull_total;
@@ -1201,6 +1202,10 @@ ollama_chunk_new (const char *model,
   return object;
 }
 
+static gboolean reply_tool_calls (Call       *call,
+                                  const char *model,
+                                  guint       prompt_tokens);
+
 static void
 handle_ollama_chat (Call     *call,
                     gboolean  generate)
@@ -1219,6 +1224,8 @@ handle_ollama_chat (Call     *call,
                                                          "prompt")), 1);
   else
     prompt_tokens = count_prompt_tokens (call->object);
+  if (!generate && reply_tool_calls (call, model, prompt_tokens))
+    return;
   tokens = take_reply (call);
   n = g_strv_length (tokens);
 
@@ -1335,6 +1342,8 @@ handle_openai_chat (Call *call)
     return;
 
   prompt_tokens = count_prompt_tokens (call->object);
+  if (reply_tool_calls (call, model, prompt_tokens))
+    return;
   tokens = take_reply (call);
   n = g_strv_length (tokens);
   id = g_strdup_printf ("chatcmpl-fake%08x", g_random_int ());
@@ -1522,6 +1531,8 @@ handle_anthropic_messages (Call *call)
     }
 
   prompt_tokens = count_prompt_tokens (call->object);
+  if (reply_tool_calls (call, model, prompt_tokens))
+    return;
   tokens = take_reply (call);
   id = g_strdup_printf ("msg_fake%08x", g_random_int ());
 
@@ -1546,6 +1557,487 @@ handle_anthropic_messages (Call *call)
                                                   FALSE));
       reply_json (call, object_to_string (message));
     }
+}
+
+/* ------------------------------------------------------------ tool calls */
+
+typedef struct
+{
+  GStrv names;
+  GStrv arguments;     /* JSON object text, one per name */
+} FakeToolCalls;
+
+static void
+fake_tool_calls_free (gpointer data)
+{
+  FakeToolCalls *calls = data;
+
+  g_strfreev (calls->names);
+  g_strfreev (calls->arguments);
+  g_free (calls);
+}
+
+/* Anthropic's forced tool ({"tool_choice": {"type": "tool", "name": N}}):
+ * its input is the reply text when that is a JSON object, else
+ * {"answer": text}. */
+static FakeToolCalls *
+forced_tool_call (Call *call)
+{
+  JsonNode *choice = json_object_get_member (call->object, "tool_choice");
+  const char *name;
+  g_auto(GStrv) tokens = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  FakeToolCalls *calls;
+
+  if (call->protocol != RFL_FAKE_LLM_ANTHROPIC || choice == NULL
+      || !JSON_NODE_HOLDS_OBJECT (choice)
+      || g_strcmp0 (get_string_member (json_node_get_object (choice), "type"),
+                    "tool") != 0
+      || (name = get_string_member (json_node_get_object (choice),
+                                    "name")) == NULL)
+    return NULL;
+
+  tokens = take_reply (call);
+  text = join_tokens (tokens);
+  calls = g_new0 (FakeToolCalls, 1);
+  calls->names = g_new0 (char *, 2);
+  calls->names[0] = g_strdup (name);
+  calls->arguments = g_new0 (char *, 2);
+
+  if (json_parser_load_from_data (parser, text, -1, NULL)
+      && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      calls->arguments[0] = g_steal_pointer (&text);
+    }
+  else
+    {
+      g_autoptr(JsonObject) object = json_object_new ();
+
+      json_object_set_string_member (object, "answer", text);
+      calls->arguments[0] = object_to_string (object);
+    }
+
+  return calls;
+}
+
+static FakeToolCalls *
+take_tool_calls (Call *call)
+{
+  RflFakeLlm *self = call->self;
+  FakeToolCalls *calls;
+
+  g_mutex_lock (&self->lock);
+  calls = g_queue_pop_head (&self->queued_tool_calls);
+  g_mutex_unlock (&self->lock);
+
+  if (calls == NULL)
+    calls = forced_tool_call (call);
+
+  return calls;
+}
+
+/* @text in pieces of a few characters, as models stream arguments. */
+static GStrv
+split_fragments (const char *text)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  const char *p = text;
+
+  while (*p != '\0')
+    {
+      const char *end = p;
+      g_autofree char *piece = NULL;
+
+      for (guint i = 0; i < 5 && *end != '\0'; i++)
+        end = g_utf8_next_char (end);
+      piece = g_strndup (p, end - p);
+      g_strv_builder_add (builder, piece);
+      p = end;
+    }
+
+  return g_strv_builder_end (builder);
+}
+
+static JsonNode *
+parse_arguments (const char *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+
+  if (json_parser_load_from_data (parser, text, -1, NULL)
+      && (root = json_parser_get_root (parser)) != NULL
+      && JSON_NODE_HOLDS_OBJECT (root))
+    return json_node_copy (root);
+
+  root = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (root, json_object_new ());
+  return root;
+}
+
+static guint
+count_fragments (FakeToolCalls *calls)
+{
+  guint n = 0;
+
+  for (guint i = 0; calls->names[i] != NULL; i++)
+    {
+      g_auto(GStrv) pieces = split_fragments (calls->arguments[i]);
+
+      n += g_strv_length (pieces);
+    }
+
+  return MAX (n, 1);
+}
+
+static void
+ollama_tool_calls (Call          *call,
+                   const char    *model,
+                   FakeToolCalls *calls,
+                   guint          prompt_tokens)
+{
+  g_autofree char *created = iso_now ();
+  g_autoptr(JsonObject) object = ollama_chunk_new (model, created, FALSE, "");
+  JsonObject *message = json_object_get_object_member (object, "message");
+  JsonArray *array = json_array_new ();
+  guint n = count_fragments (calls);
+
+  for (guint i = 0; calls->names[i] != NULL; i++)
+    {
+      JsonObject *entry = json_object_new ();
+      JsonObject *function = json_object_new ();
+
+      json_object_set_string_member (function, "name", calls->names[i]);
+      json_object_set_member (function, "arguments",
+                              parse_arguments (calls->arguments[i]));
+      json_object_set_object_member (entry, "function", function);
+      json_array_add_object_element (array, entry);
+    }
+  json_object_set_array_member (message, "tool_calls", array);
+
+  if (get_bool_member (call->object, "stream", TRUE))
+    {
+      GPtrArray *chunks = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(JsonObject) last = ollama_chunk_new (model, created, FALSE, "");
+
+      json_object_set_boolean_member (object, "done", FALSE);
+      add_line (chunks, object);
+      ollama_set_final_stats (last, prompt_tokens, n);
+      add_line (chunks, last);
+      reply_stream (call, chunks, get_token_delay (call->self));
+    }
+  else
+    {
+      ollama_set_final_stats (object, prompt_tokens, n);
+      reply_json (call, object_to_string (object));
+    }
+}
+
+static JsonObject *
+openai_tool_call_new (guint       index,
+                      const char *id,
+                      const char *name,
+                      const char *arguments)
+{
+  JsonObject *entry = json_object_new ();
+  JsonObject *function = json_object_new ();
+
+  if (index != G_MAXUINT)
+    json_object_set_int_member (entry, "index", index);
+  if (id != NULL)
+    {
+      json_object_set_string_member (entry, "id", id);
+      json_object_set_string_member (entry, "type", "function");
+    }
+  if (name != NULL)
+    json_object_set_string_member (function, "name", name);
+  json_object_set_string_member (function, "arguments", arguments);
+  json_object_set_object_member (entry, "function", function);
+
+  return entry;
+}
+
+/* A chunk whose delta carries @entry (taken) in "tool_calls". */
+static JsonObject *
+openai_tool_chunk_new (const char *id,
+                       const char *model,
+                       gint64      created,
+                       gboolean    with_usage,
+                       JsonObject *entry)
+{
+  JsonObject *chunk = openai_chunk_new (id, model, created, NULL, NULL, NULL,
+                                        with_usage);
+  JsonArray *choices = json_object_get_array_member (chunk, "choices");
+  JsonObject *choice = json_array_get_object_element (choices, 0);
+  JsonObject *delta = json_object_get_object_member (choice, "delta");
+  JsonArray *array = json_array_new ();
+
+  json_array_add_object_element (array, entry);
+  json_object_set_array_member (delta, "tool_calls", array);
+
+  return chunk;
+}
+
+static void
+openai_tool_calls_stream (Call          *call,
+                          const char    *id,
+                          const char    *model,
+                          FakeToolCalls *calls,
+                          guint          prompt_tokens)
+{
+  GPtrArray *chunks = g_ptr_array_new_with_free_func (g_free);
+  gint64 created = g_get_real_time () / G_USEC_PER_SEC;
+  JsonNode *options = json_object_get_member (call->object, "stream_options");
+  gboolean with_usage = FALSE;
+  g_autoptr(JsonObject) first = NULL;
+  g_autoptr(JsonObject) last = NULL;
+
+  if (options != NULL && JSON_NODE_HOLDS_OBJECT (options))
+    with_usage = get_bool_member (json_node_get_object (options),
+                                  "include_usage", FALSE);
+
+  first = openai_chunk_new (id, model, created, "assistant", NULL, NULL,
+                            with_usage);
+  add_sse (chunks, NULL, first);
+
+  for (guint i = 0; calls->names[i] != NULL; i++)
+    {
+      g_auto(GStrv) pieces = split_fragments (calls->arguments[i]);
+      g_autofree char *call_id = g_strdup_printf ("call_fake%u%08x", i,
+                                                  g_random_int ());
+      g_autoptr(JsonObject) opening =
+        openai_tool_chunk_new (id, model, created, with_usage,
+                               openai_tool_call_new (i, call_id,
+                                                     calls->names[i], ""));
+
+      add_sse (chunks, NULL, opening);
+      for (guint k = 0; pieces[k] != NULL; k++)
+        {
+          g_autoptr(JsonObject) piece =
+            openai_tool_chunk_new (id, model, created, with_usage,
+                                   openai_tool_call_new (i, NULL, NULL,
+                                                         pieces[k]));
+
+          add_sse (chunks, NULL, piece);
+        }
+    }
+
+  last = openai_chunk_new (id, model, created, NULL, NULL, "tool_calls",
+                           with_usage);
+  add_sse (chunks, NULL, last);
+  if (with_usage)
+    {
+      g_autoptr(JsonObject) usage = openai_chunk_new (id, model, created, NULL,
+                                                      NULL, NULL, FALSE);
+
+      json_object_set_array_member (usage, "choices", json_array_new ());
+      json_object_set_object_member (usage, "usage",
+                                     usage_new ("prompt_tokens",
+                                                "completion_tokens",
+                                                prompt_tokens,
+                                                count_fragments (calls), TRUE));
+      add_sse (chunks, NULL, usage);
+    }
+  g_ptr_array_add (chunks, g_strdup ("data: [DONE]\n\n"));
+  reply_stream (call, chunks, get_token_delay (call->self));
+}
+
+static void
+openai_tool_calls (Call          *call,
+                   const char    *model,
+                   FakeToolCalls *calls,
+                   guint          prompt_tokens)
+{
+  g_autofree char *id = g_strdup_printf ("chatcmpl-fake%08x", g_random_int ());
+  g_autoptr(JsonObject) object = NULL;
+  JsonObject *choice;
+  JsonObject *message;
+  JsonArray *choices;
+  JsonArray *array;
+
+  if (get_bool_member (call->object, "stream", FALSE))
+    {
+      openai_tool_calls_stream (call, id, model, calls, prompt_tokens);
+      return;
+    }
+
+  object = json_object_new ();
+  choice = json_object_new ();
+  message = json_object_new ();
+  choices = json_array_new ();
+  array = json_array_new ();
+  for (guint i = 0; calls->names[i] != NULL; i++)
+    {
+      g_autofree char *call_id = g_strdup_printf ("call_fake%u%08x", i,
+                                                  g_random_int ());
+
+      json_array_add_object_element (array,
+                                     openai_tool_call_new (G_MAXUINT, call_id,
+                                                           calls->names[i],
+                                                           calls->arguments[i]));
+    }
+
+  json_object_set_string_member (object, "id", id);
+  json_object_set_string_member (object, "object", "chat.completion");
+  json_object_set_int_member (object, "created",
+                              g_get_real_time () / G_USEC_PER_SEC);
+  json_object_set_string_member (object, "model", model);
+  json_object_set_string_member (message, "role", "assistant");
+  json_object_set_null_member (message, "content");
+  json_object_set_array_member (message, "tool_calls", array);
+  json_object_set_int_member (choice, "index", 0);
+  json_object_set_object_member (choice, "message", message);
+  json_object_set_null_member (choice, "logprobs");
+  json_object_set_string_member (choice, "finish_reason", "tool_calls");
+  json_array_add_object_element (choices, choice);
+  json_object_set_array_member (object, "choices", choices);
+  json_object_set_object_member (object, "usage",
+                                 usage_new ("prompt_tokens", "completion_tokens",
+                                            prompt_tokens,
+                                            count_fragments (calls), TRUE));
+  reply_json (call, object_to_string (object));
+}
+
+static JsonObject *
+anthropic_tool_use_new (guint       index,
+                        const char *name,
+                        JsonNode   *input)
+{
+  JsonObject *block = anthropic_event_new ("tool_use");
+  g_autofree char *tool_id = g_strdup_printf ("toolu_fake%u%08x", index,
+                                              g_random_int ());
+
+  json_object_set_string_member (block, "id", tool_id);
+  json_object_set_string_member (block, "name", name);
+  json_object_set_member (block, "input", input);
+
+  return block;
+}
+
+static void
+anthropic_tool_calls_stream (Call          *call,
+                             const char    *id,
+                             const char    *model,
+                             FakeToolCalls *calls,
+                             guint          prompt_tokens)
+{
+  GPtrArray *chunks = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonObject) start = anthropic_event_new ("message_start");
+  g_autoptr(JsonObject) ping = anthropic_event_new ("ping");
+  g_autoptr(JsonObject) delta = anthropic_event_new ("message_delta");
+  g_autoptr(JsonObject) stop = anthropic_event_new ("message_stop");
+  JsonObject *stop_delta = json_object_new ();
+
+  json_object_set_object_member (start, "message",
+                                 anthropic_message_new (id, model,
+                                                        json_array_new (), NULL,
+                                                        usage_new ("input_tokens",
+                                                                   "output_tokens",
+                                                                   prompt_tokens,
+                                                                   1, FALSE)));
+  add_sse (chunks, "message_start", start);
+  add_sse (chunks, "ping", ping);
+
+  for (guint i = 0; calls->names[i] != NULL; i++)
+    {
+      g_auto(GStrv) pieces = split_fragments (calls->arguments[i]);
+      g_autoptr(JsonObject) block_start =
+        anthropic_event_new ("content_block_start");
+      g_autoptr(JsonObject) block_stop =
+        anthropic_event_new ("content_block_stop");
+      JsonNode *empty = json_node_new (JSON_NODE_OBJECT);
+
+      json_node_take_object (empty, json_object_new ());
+      json_object_set_int_member (block_start, "index", i);
+      json_object_set_object_member (block_start, "content_block",
+                                     anthropic_tool_use_new (i, calls->names[i],
+                                                             empty));
+      add_sse (chunks, "content_block_start", block_start);
+
+      for (guint k = 0; pieces[k] != NULL; k++)
+        {
+          g_autoptr(JsonObject) event = anthropic_event_new ("content_block_delta");
+          JsonObject *json = anthropic_event_new ("input_json_delta");
+
+          json_object_set_string_member (json, "partial_json", pieces[k]);
+          json_object_set_int_member (event, "index", i);
+          json_object_set_object_member (event, "delta", json);
+          add_sse (chunks, "content_block_delta", event);
+        }
+
+      json_object_set_int_member (block_stop, "index", i);
+      add_sse (chunks, "content_block_stop", block_stop);
+    }
+
+  json_object_set_string_member (stop_delta, "stop_reason", "tool_use");
+  json_object_set_null_member (stop_delta, "stop_sequence");
+  json_object_set_object_member (delta, "delta", stop_delta);
+  json_object_set_object_member (delta, "usage",
+                                 usage_new ("input_tokens", "output_tokens",
+                                            prompt_tokens,
+                                            count_fragments (calls), FALSE));
+  add_sse (chunks, "message_delta", delta);
+  add_sse (chunks, "message_stop", stop);
+
+  reply_stream (call, chunks, get_token_delay (call->self));
+}
+
+static void
+anthropic_tool_calls (Call          *call,
+                      const char    *model,
+                      FakeToolCalls *calls,
+                      guint          prompt_tokens)
+{
+  g_autofree char *id = g_strdup_printf ("msg_fake%08x", g_random_int ());
+  g_autoptr(JsonObject) message = NULL;
+  JsonArray *content;
+
+  if (get_bool_member (call->object, "stream", FALSE))
+    {
+      anthropic_tool_calls_stream (call, id, model, calls, prompt_tokens);
+      return;
+    }
+
+  content = json_array_new ();
+  for (guint i = 0; calls->names[i] != NULL; i++)
+    json_array_add_object_element (content,
+                                   anthropic_tool_use_new (i, calls->names[i],
+                                                           parse_arguments (calls->arguments[i])));
+  message = anthropic_message_new (id, model, content, "tool_use",
+                                   usage_new ("input_tokens", "output_tokens",
+                                              prompt_tokens,
+                                              count_fragments (calls), FALSE));
+  reply_json (call, object_to_string (message));
+}
+
+/* TRUE when the request was answered with tool calls: queued ones, or the
+ * tool an Anthropic request forces. */
+static gboolean
+reply_tool_calls (Call       *call,
+                  const char *model,
+                  guint       prompt_tokens)
+{
+  FakeToolCalls *calls = take_tool_calls (call);
+
+  if (calls == NULL)
+    return FALSE;
+
+  switch (call->protocol)
+    {
+    case RFL_FAKE_LLM_OLLAMA:
+      ollama_tool_calls (call, model, calls, prompt_tokens);
+      break;
+    case RFL_FAKE_LLM_OPENAI:
+      openai_tool_calls (call, model, calls, prompt_tokens);
+      break;
+    case RFL_FAKE_LLM_ANTHROPIC:
+    default:
+      anthropic_tool_calls (call, model, calls, prompt_tokens);
+      break;
+    }
+
+  fake_tool_calls_free (calls);
+  return TRUE;
 }
 
 /* ------------------------------------------------------------ embeddings */
@@ -2161,6 +2653,7 @@ rfl_fake_llm_new (void)
   self->models[RFL_FAKE_LLM_ANTHROPIC] = models_from_names (anthropic, NULL);
   self->reply = g_strdupv ((char **) default_reply);
   g_queue_init (&self->queued_replies);
+  g_queue_init (&self->queued_tool_calls);
   self->embedding_dim = 64;
   self->pull_total = 100000000;
   self->pull_steps = 10;
@@ -2252,6 +2745,7 @@ rfl_fake_llm_free (RflFakeLlm *self)
   g_free (self->api_key);
   g_strfreev (self->reply);
   g_queue_clear_full (&self->queued_replies, (GDestroyNotify) g_strfreev);
+  g_queue_clear_full (&self->queued_tool_calls, fake_tool_calls_free);
   g_strfreev (self->pullable);
   g_free (self->fault_path);
   g_ptr_array_unref (self->requests);
@@ -2367,6 +2861,28 @@ rfl_fake_llm_queue_reply (RflFakeLlm         *self,
 
   g_mutex_lock (&self->lock);
   g_queue_push_tail (&self->queued_replies, g_strdupv ((char **) tokens));
+  g_mutex_unlock (&self->lock);
+}
+
+void
+rfl_fake_llm_queue_tool_call_reply (RflFakeLlm         *self,
+                                    const char * const *names,
+                                    const char * const *arguments)
+{
+  FakeToolCalls *calls;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (names != NULL && names[0] != NULL);
+  g_return_if_fail (arguments != NULL);
+  g_return_if_fail (g_strv_length ((char **) names)
+                    == g_strv_length ((char **) arguments));
+
+  calls = g_new0 (FakeToolCalls, 1);
+  calls->names = g_strdupv ((char **) names);
+  calls->arguments = g_strdupv ((char **) arguments);
+
+  g_mutex_lock (&self->lock);
+  g_queue_push_tail (&self->queued_tool_calls, calls);
   g_mutex_unlock (&self->lock);
 }
 

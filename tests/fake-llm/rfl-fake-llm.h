@@ -112,6 +112,17 @@ void               rfl_fake_llm_set_reply              (RflFakeLlm         *self
  * order before falling back to the default reply. */
 void               rfl_fake_llm_queue_reply            (RflFakeLlm         *self,
                                                         const char * const *tokens);
+/* A one-off answer for the next chat request (/api/chat,
+ * /v1/chat/completions, /v1/messages): the model calls the tools @names
+ * with @arguments (JSON object text, one per name) in the protocol's own
+ * format, streamed as small pieces of the arguments. Queued tool calls are
+ * used in order, before any queued or default text reply. An Anthropic
+ * request that forces a tool ({"tool_choice": {"type": "tool", ...}}) and
+ * finds nothing queued gets a call of that tool whose input is the reply
+ * text when it is a JSON object, else {"answer": text}. */
+void               rfl_fake_llm_queue_tool_call_reply  (RflFakeLlm         *self,
+                                                        const char * const *names,
+                                                        const char * const *arguments);
 /* Delay between streamed tokens, in ms (default 0). */
 void               rfl_fake_llm_set_token_delay        (RflFakeLlm         *self,
                                                         guint               delay_ms);

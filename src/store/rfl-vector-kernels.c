@@ -1,0 +1,530 @@
+/* rfl-vector-kernels.c
+ *
+ * Copyright 2026 The Reflection authors
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include "rfl-vector-kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+# define RFL_VECTOR_X86 1
+# include <immintrin.h>
+#endif
+
+#define F32_ALIGN 8
+#define I8_ALIGN 32
+
+/* Kernels */
+
+typedef float (*DotF32Func)   (const float *a,
+                               const float *b,
+                               guint        stride);
+typedef void  (*DotI8ManyFunc) (const gint8 *codes,
+                                guint        stride,
+                                guint        n,
+                                const gint8 *query,
+                                gint32      *out);
+
+static DotF32Func dot_f32_impl;
+static DotI8ManyFunc dot_i8_many_impl;
+static const char *kernels_name;
+
+static float
+dot_f32_generic (const float *a,
+                 const float *b,
+                 guint        stride)
+{
+  float acc[F32_ALIGN] = { 0 };
+
+  /* Eight independent sums let the compiler keep them in vector lanes. */
+  for (guint i = 0; i < stride; i += F32_ALIGN)
+    for (guint j = 0; j < F32_ALIGN; j++)
+      acc[j] += a[i + j] * b[i + j];
+
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5]))
+         + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+void
+_rfl_vector_dot_i8_many_generic (const gint8 *codes,
+                                 guint        stride,
+                                 guint        n,
+                                 const gint8 *query,
+                                 gint32      *out)
+{
+  for (guint v = 0; v < n; v++)
+    {
+      const gint8 *row = codes + (gsize) v * stride;
+      gint32 sum = 0;
+
+      for (guint i = 0; i < stride; i++)
+        sum += (gint32) row[i] * (gint32) query[i];
+      out[v] = sum;
+    }
+}
+
+#ifdef RFL_VECTOR_X86
+__attribute__((target ("avx2,fma")))
+static float
+dot_f32_avx2 (const float *a,
+              const float *b,
+              guint        stride)
+{
+  __m256 acc0 = _mm256_setzero_ps ();
+  __m256 acc1 = _mm256_setzero_ps ();
+  __m256 acc2 = _mm256_setzero_ps ();
+  __m256 acc3 = _mm256_setzero_ps ();
+  __m128 sum;
+  guint i = 0;
+
+  for (; i + 32 <= stride; i += 32)
+    {
+      acc0 = _mm256_fmadd_ps (_mm256_loadu_ps (a + i),
+                              _mm256_loadu_ps (b + i), acc0);
+      acc1 = _mm256_fmadd_ps (_mm256_loadu_ps (a + i + 8),
+                              _mm256_loadu_ps (b + i + 8), acc1);
+      acc2 = _mm256_fmadd_ps (_mm256_loadu_ps (a + i + 16),
+                              _mm256_loadu_ps (b + i + 16), acc2);
+      acc3 = _mm256_fmadd_ps (_mm256_loadu_ps (a + i + 24),
+                              _mm256_loadu_ps (b + i + 24), acc3);
+    }
+  for (; i < stride; i += 8)
+    acc0 = _mm256_fmadd_ps (_mm256_loadu_ps (a + i),
+                            _mm256_loadu_ps (b + i), acc0);
+
+  acc0 = _mm256_add_ps (_mm256_add_ps (acc0, acc1), _mm256_add_ps (acc2, acc3));
+  sum = _mm_add_ps (_mm256_castps256_ps128 (acc0),
+                    _mm256_extractf128_ps (acc0, 1));
+  sum = _mm_add_ps (sum, _mm_movehl_ps (sum, sum));
+  sum = _mm_add_ss (sum, _mm_movehdup_ps (sum));
+
+  return _mm_cvtss_f32 (sum);
+}
+
+/* maddubs multiplies unsigned by signed bytes, so the signs move onto the
+ * query: |x| × (y · sign x). With both sides in [-127, 127] a pair of
+ * products stays below 32767 and nothing saturates. */
+__attribute__((target ("avx2")))
+static void
+dot_i8_many_avx2 (const gint8 *codes,
+                  guint        stride,
+                  guint        n,
+                  const gint8 *query,
+                  gint32      *out)
+{
+  const __m256i ones = _mm256_set1_epi16 (1);
+
+  for (guint v = 0; v < n; v++)
+    {
+      const gint8 *row = codes + (gsize) v * stride;
+      __m256i acc = _mm256_setzero_si256 ();
+      __m128i sum;
+
+      for (guint i = 0; i < stride; i += I8_ALIGN)
+        {
+          __m256i x = _mm256_loadu_si256 ((const __m256i *) (row + i));
+          __m256i y = _mm256_loadu_si256 ((const __m256i *) (query + i));
+          __m256i pairs = _mm256_maddubs_epi16 (_mm256_sign_epi8 (x, x),
+                                                _mm256_sign_epi8 (y, x));
+
+          acc = _mm256_add_epi32 (acc, _mm256_madd_epi16 (pairs, ones));
+        }
+
+      sum = _mm_add_epi32 (_mm256_castsi256_si128 (acc),
+                           _mm256_extracti128_si256 (acc, 1));
+      sum = _mm_add_epi32 (sum, _mm_shuffle_epi32 (sum, 0x4e));
+      sum = _mm_add_epi32 (sum, _mm_shuffle_epi32 (sum, 0xb1));
+      out[v] = _mm_cvtsi128_si32 (sum);
+    }
+}
+#endif
+
+void
+_rfl_vector_kernels_init (void)
+{
+  static gsize initialized = 0;
+
+  if (g_once_init_enter (&initialized))
+    {
+      dot_f32_impl = dot_f32_generic;
+      dot_i8_many_impl = _rfl_vector_dot_i8_many_generic;
+      kernels_name = "generic";
+#ifdef RFL_VECTOR_X86
+      __builtin_cpu_init ();
+      if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+        {
+          dot_f32_impl = dot_f32_avx2;
+          dot_i8_many_impl = dot_i8_many_avx2;
+          kernels_name = "avx2";
+        }
+#endif
+      g_once_init_leave (&initialized, 1);
+    }
+}
+
+const char *
+_rfl_vector_kernels_get_name (void)
+{
+  _rfl_vector_kernels_init ();
+
+  return kernels_name;
+}
+
+guint
+_rfl_vector_f32_stride (guint dims)
+{
+  return (dims + F32_ALIGN - 1) / F32_ALIGN * F32_ALIGN;
+}
+
+guint
+_rfl_vector_i8_stride (guint dims)
+{
+  return (dims + I8_ALIGN - 1) / I8_ALIGN * I8_ALIGN;
+}
+
+float
+_rfl_vector_dot_f32 (const float *a,
+                     const float *b,
+                     guint        stride)
+{
+  return dot_f32_impl (a, b, stride);
+}
+
+void
+_rfl_vector_dot_i8_many (const gint8 *codes,
+                         guint        stride,
+                         guint        n,
+                         const gint8 *query,
+                         gint32      *out)
+{
+  dot_i8_many_impl (codes, stride, n, query, out);
+}
+
+double
+_rfl_vector_norm2 (const float *vector,
+                   guint        dims)
+{
+  double sum = 0.0;
+
+  for (guint i = 0; i < dims; i++)
+    {
+      if (!isfinite (vector[i]))
+        return -1.0;
+      sum += (double) vector[i] * (double) vector[i];
+    }
+
+  return sum;
+}
+
+void
+_rfl_vector_scale_into (const float *vector,
+                        guint        dims,
+                        double       inv_norm,
+                        guint        stride,
+                        float       *out)
+{
+  for (guint i = 0; i < dims; i++)
+    out[i] = (float) (vector[i] * inv_norm);
+  for (guint i = dims; i < stride; i++)
+    out[i] = 0.0f;
+}
+
+float
+_rfl_vector_quantize (const float *row,
+                      guint        n,
+                      guint        code_stride,
+                      gint8       *code)
+{
+  float max = 0.0f;
+  float inv;
+
+  for (guint i = 0; i < n; i++)
+    max = MAX (max, fabsf (row[i]));
+
+  memset (code, 0, code_stride);
+  if (max == 0.0f)
+    return 0.0f;
+
+  inv = 127.0f / max;
+  for (guint i = 0; i < n; i++)
+    {
+      float x = row[i] * inv;
+      int q = (int) (x >= 0.0f ? x + 0.5f : x - 0.5f);
+
+      code[i] = (gint8) CLAMP (q, -127, 127);
+    }
+
+  return max / 127.0f;
+}
+
+/* The id map */
+
+#define ID_MAP_EMPTY G_MAXUINT64
+
+static inline gsize
+id_map_home (const RflIdMap *map,
+             gint64          key)
+{
+  /* The finaliser of splitmix64: store ids are consecutive, and a plain
+   * modulo would pile them into runs. */
+  guint64 x = (guint64) key;
+
+  x ^= x >> 30;
+  x *= G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
+  x ^= x >> 27;
+  x *= G_GUINT64_CONSTANT (0x94d049bb133111eb);
+  x ^= x >> 31;
+
+  return (gsize) x & map->mask;
+}
+
+static void
+id_map_alloc (RflIdMap *map,
+              gsize     n_buckets)
+{
+  map->keys = g_new (gint64, n_buckets);
+  map->values = g_new (guint64, n_buckets);
+  map->mask = n_buckets - 1;
+  map->count = 0;
+  for (gsize i = 0; i < n_buckets; i++)
+    map->values[i] = ID_MAP_EMPTY;
+}
+
+void
+_rfl_id_map_init (RflIdMap *map,
+                  gsize     expected)
+{
+  gsize n_buckets = 16;
+
+  while (n_buckets < expected + expected / 2 + 1)
+    n_buckets *= 2;
+  id_map_alloc (map, n_buckets);
+}
+
+void
+_rfl_id_map_clear (RflIdMap *map)
+{
+  g_clear_pointer (&map->keys, g_free);
+  g_clear_pointer (&map->values, g_free);
+  map->mask = 0;
+  map->count = 0;
+}
+
+static gsize
+id_map_find (const RflIdMap *map,
+             gint64          key,
+             gboolean       *found)
+{
+  gsize i = id_map_home (map, key);
+
+  while (map->values[i] != ID_MAP_EMPTY)
+    {
+      if (map->keys[i] == key)
+        {
+          *found = TRUE;
+          return i;
+        }
+      i = (i + 1) & map->mask;
+    }
+
+  *found = FALSE;
+  return i;
+}
+
+gboolean
+_rfl_id_map_lookup (const RflIdMap *map,
+                    gint64          key,
+                    guint64        *value)
+{
+  gboolean found;
+  gsize i = id_map_find (map, key, &found);
+
+  if (found && value != NULL)
+    *value = map->values[i];
+
+  return found;
+}
+
+static void
+id_map_grow (RflIdMap *map)
+{
+  RflIdMap bigger;
+
+  id_map_alloc (&bigger, (map->mask + 1) * 2);
+  for (gsize i = 0; i <= map->mask; i++)
+    if (map->values[i] != ID_MAP_EMPTY)
+      _rfl_id_map_set (&bigger, map->keys[i], map->values[i]);
+
+  _rfl_id_map_clear (map);
+  *map = bigger;
+}
+
+void
+_rfl_id_map_set (RflIdMap *map,
+                 gint64    key,
+                 guint64   value)
+{
+  gboolean found;
+  gsize i;
+
+  g_assert (value != ID_MAP_EMPTY);
+
+  /* At most two thirds full, so that probe runs stay short. */
+  if ((map->count + 1) * 3 > (map->mask + 1) * 2)
+    id_map_grow (map);
+
+  i = id_map_find (map, key, &found);
+  if (!found)
+    {
+      map->keys[i] = key;
+      map->count++;
+    }
+  map->values[i] = value;
+}
+
+gboolean
+_rfl_id_map_remove (RflIdMap *map,
+                    gint64    key)
+{
+  gboolean found;
+  gsize hole = id_map_find (map, key, &found);
+  gsize j = hole;
+
+  if (!found)
+    return FALSE;
+
+  /* Backward-shift deletion: pull later members of the probe run into the
+   * hole unless their home lies cyclically after the hole. */
+  for (;;)
+    {
+      gsize home;
+
+      j = (j + 1) & map->mask;
+      if (map->values[j] == ID_MAP_EMPTY)
+        break;
+
+      home = id_map_home (map, map->keys[j]);
+      if (((j - home) & map->mask) >= ((j - hole) & map->mask))
+        {
+          map->keys[hole] = map->keys[j];
+          map->values[hole] = map->values[j];
+          hole = j;
+        }
+    }
+
+  map->values[hole] = ID_MAP_EMPTY;
+  map->count--;
+
+  return TRUE;
+}
+
+/* The candidate heap */
+
+static inline gboolean
+candidate_worse (const RflVectorCandidate *a,
+                 const RflVectorCandidate *b)
+{
+  return a->score < b->score || (a->score == b->score && a->ref > b->ref);
+}
+
+void
+_rfl_vector_heap_init (RflVectorHeap *heap,
+                       guint          capacity)
+{
+  heap->items = g_new (RflVectorCandidate, MAX (capacity, 1));
+  heap->size = 0;
+  heap->capacity = capacity;
+  heap->floor = capacity > 0 ? -INFINITY : INFINITY;
+}
+
+void
+_rfl_vector_heap_clear (RflVectorHeap *heap)
+{
+  g_clear_pointer (&heap->items, g_free);
+  heap->size = 0;
+  heap->capacity = 0;
+}
+
+static void
+heap_sift_down (RflVectorHeap *heap,
+                guint          i)
+{
+  RflVectorCandidate *items = heap->items;
+
+  for (;;)
+    {
+      guint child = 2 * i + 1;
+      RflVectorCandidate tmp;
+
+      if (child >= heap->size)
+        break;
+      if (child + 1 < heap->size
+          && candidate_worse (&items[child + 1], &items[child]))
+        child++;
+      if (!candidate_worse (&items[child], &items[i]))
+        break;
+
+      tmp = items[i];
+      items[i] = items[child];
+      items[child] = tmp;
+      i = child;
+    }
+}
+
+void
+_rfl_vector_heap_offer (RflVectorHeap *heap,
+                        float          score,
+                        gint64         ref)
+{
+  RflVectorCandidate candidate = { score, ref };
+  RflVectorCandidate *items = heap->items;
+
+  if (heap->size < heap->capacity)
+    {
+      guint i = heap->size++;
+
+      while (i > 0 && candidate_worse (&candidate, &items[(i - 1) / 2]))
+        {
+          items[i] = items[(i - 1) / 2];
+          i = (i - 1) / 2;
+        }
+      items[i] = candidate;
+    }
+  else if (heap->capacity > 0 && candidate_worse (&items[0], &candidate))
+    {
+      items[0] = candidate;
+      heap_sift_down (heap, 0);
+    }
+  else
+    return;
+
+  if (heap->size == heap->capacity)
+    heap->floor = items[0].score;
+}
+
+static int
+compare_best_first (gconstpointer a,
+                    gconstpointer b)
+{
+  const RflVectorCandidate *ca = a;
+  const RflVectorCandidate *cb = b;
+
+  if (candidate_worse (cb, ca))
+    return -1;
+  if (candidate_worse (ca, cb))
+    return 1;
+  return 0;
+}
+
+void
+_rfl_vector_heap_sort (RflVectorHeap *heap)
+{
+  qsort (heap->items, heap->size, sizeof (RflVectorCandidate),
+         compare_best_first);
+}
