@@ -30,6 +30,7 @@ typedef enum
   RFL_ERROR_PROTOCOL,           /* the provider's answer could not be parsed */
   RFL_ERROR_NO_SECRET_SERVICE,  /* no keyring is available on the session */
   RFL_ERROR_SECRET,             /* the keyring refused or failed */
+  RFL_ERROR_QUOTA_EXCEEDED,     /* a tenant's quota refused the request */
 } RflError;
 
 GQuark rfl_error_quark (void);
