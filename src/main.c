@@ -11,6 +11,7 @@
 
 #include <glib/gi18n.h>
 
+#include "server/rfl-serve.h"
 #include "ui/rfl-application.h"
 
 /* Options the graphical application accepts; everything else that starts
@@ -42,9 +43,7 @@ print_usage (void)
   g_print ("      %s\n", _("Open the application window"));
   g_print ("      --wizard  %s\n", _("Open the setup wizard as well"));
   g_print ("  reflection serve [--port N] [--bind ADDR] [--data-dir DIR]\n");
-  g_print ("      %s\n",
-           _("Run the HTTP service without a window "
-             "(not available yet in this version)"));
+  g_print ("      %s\n", _("Run the HTTP service without a window"));
   g_print ("  reflection --version\n");
   g_print ("      %s\n", _("Print the version and exit"));
   g_print ("  reflection --help\n");
@@ -86,12 +85,10 @@ dispatch_command_line (int   argc,
       return TRUE;
     }
 
+  /* Runs without a display: GTK is never initialised on this path. */
   if (g_str_equal (first, "serve"))
     {
-      g_printerr ("%s\n",
-                  _("reflection serve: the HTTP service is not available "
-                    "in this version yet"));
-      *exit_status = 2;
+      *exit_status = rfl_serve_main (argc - 1, argv + 1);
       return TRUE;
     }
 

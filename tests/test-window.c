@@ -566,14 +566,15 @@ run_clear (Run *run)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
 
 static void
-run_reflection (Run        *run,
-                const char *arg1,
-                const char *arg2)
+run_reflection3 (Run        *run,
+                 const char *arg1,
+                 const char *arg2,
+                 const char *arg3)
 {
   g_autofree char *binary = NULL;
   g_auto(GStrv) env = g_get_environ ();
   g_autoptr(GError) error = NULL;
-  const char *argv[4] = { NULL };
+  const char *argv[5] = { NULL };
   int wait_status = 0;
 
   if (g_getenv ("RFL_REFLECTION_BINARY") != NULL)
@@ -589,12 +590,21 @@ run_reflection (Run        *run,
   argv[0] = binary;
   argv[1] = arg1;
   argv[2] = arg2;
+  argv[3] = arg2 != NULL ? arg3 : NULL;
 
   g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL,
                 &run->out, &run->err, &wait_status, &error);
   g_assert_no_error (error);
   g_assert_true (WIFEXITED (wait_status));
   run->status = WEXITSTATUS (wait_status);
+}
+
+static void
+run_reflection (Run        *run,
+                const char *arg1,
+                const char *arg2)
+{
+  run_reflection3 (run, arg1, arg2, NULL);
 }
 
 static void
@@ -629,7 +639,7 @@ test_cli_help (void)
       g_assert_nonnull (strstr (run.out,
                                 "reflection serve [--port N] [--bind ADDR] "
                                 "[--data-dir DIR]"));
-      g_assert_nonnull (strstr (run.out, "not available yet"));
+      g_assert_nonnull (strstr (run.out, "Run the HTTP service without a window"));
       g_assert_nonnull (strstr (run.out, "--wizard"));
       g_assert_cmpstr (run.err, ==, "");
     }
@@ -638,12 +648,22 @@ test_cli_help (void)
 static void
 test_cli_serve (void)
 {
-  g_auto(Run) run = { 0 };
+  g_auto(Run) help = { 0 };
+  g_auto(Run) bogus = { 0 };
 
-  run_reflection (&run, "serve", "--port");
-  g_assert_cmpint (run.status, ==, 2);
-  g_assert_cmpstr (run.out, ==, "");
-  g_assert_nonnull (strstr (run.err, "reflection serve: the HTTP service is not available"));
+  run_reflection (&help, "serve", "--help");
+  g_assert_cmpint (help.status, ==, 0);
+  g_assert_nonnull (strstr (help.out, "--port"));
+  g_assert_nonnull (strstr (help.out, "--bind"));
+  g_assert_nonnull (strstr (help.out, "--data-dir"));
+  g_assert_cmpstr (help.err, ==, "");
+
+  run_reflection3 (&bogus, "serve", "--port", "bogus");
+  g_assert_cmpint (bogus.status, ==, 2);
+  g_assert_cmpstr (bogus.out, ==, "");
+  g_assert_true (g_str_has_prefix (bogus.err, "reflection serve: "));
+  g_assert_nonnull (strstr (bogus.err, "“bogus”"));
+  g_assert_nonnull (strstr (bogus.err, "--port"));
 }
 
 static void

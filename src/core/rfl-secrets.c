@@ -562,3 +562,112 @@ rfl_secrets_clear_sync (const char    *provider,
 
   return TRUE;
 }
+
+/* Named secrets of Reflection itself */
+
+static const SecretSchema *
+get_named_schema (void)
+{
+  static const SecretSchema schema = {
+    "org.reflection.Reflection.Secret",
+    SECRET_SCHEMA_NONE,
+    {
+      { "name", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { NULL, 0 },
+    },
+  };
+
+  return &schema;
+}
+
+static gboolean
+validate_name (const char  *name,
+               GError     **error)
+{
+  if (name != NULL && *name != '\0')
+    return TRUE;
+
+  g_set_error_literal (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT,
+                       _("No name was given for the secret"));
+  return FALSE;
+}
+
+gboolean
+rfl_secrets_store_named_sync (const char    *name,
+                              const char    *label,
+                              const char    *secret,
+                              GCancellable  *cancellable,
+                              GError       **error)
+{
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (label != NULL, FALSE);
+
+  if (!validate_name (name, error))
+    return FALSE;
+
+  if (secret == NULL || *secret == '\0')
+    {
+      g_set_error_literal (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT,
+                           _("The secret must not be empty"));
+      return FALSE;
+    }
+
+  if (!secret_password_store_sync (get_named_schema (),
+                                   SECRET_COLLECTION_DEFAULT, label, secret,
+                                   cancellable, &local_error,
+                                   "name", name,
+                                   NULL))
+    {
+      g_propagate_error (error, translate_error (local_error, "store named"));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+char *
+rfl_secrets_lookup_named_sync (const char    *name,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  GError *local_error = NULL;
+  char *password;
+
+  if (!validate_name (name, error))
+    return NULL;
+
+  password = secret_password_lookup_sync (get_named_schema (), cancellable,
+                                          &local_error,
+                                          "name", name,
+                                          NULL);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, translate_error (local_error, "lookup named"));
+      return NULL;
+    }
+
+  return password != NULL ? steal_password (password) : NULL;
+}
+
+gboolean
+rfl_secrets_clear_named_sync (const char    *name,
+                              GCancellable  *cancellable,
+                              GError       **error)
+{
+  GError *local_error = NULL;
+
+  if (!validate_name (name, error))
+    return FALSE;
+
+  secret_password_clear_sync (get_named_schema (), cancellable, &local_error,
+                              "name", name,
+                              NULL);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, translate_error (local_error, "clear named"));
+      return FALSE;
+    }
+
+  return TRUE;
+}

@@ -61,4 +61,21 @@ void     rfl_secrets_set_session_key  (const char           *provider,
                                        const char           *base_url,
                                        const char           *api_key);
 
+/* Secrets of Reflection itself, such as the key that signs access tokens,
+ * kept in the keyring under @name. @label is what keyring managers show.
+ * Blocking, for worker threads and `reflection serve`. */
+gboolean rfl_secrets_store_named_sync  (const char          *name,
+                                        const char          *label,
+                                        const char          *secret,
+                                        GCancellable        *cancellable,
+                                        GError             **error);
+/* Returns NULL with no error when nothing is stored under @name. */
+char    *rfl_secrets_lookup_named_sync (const char          *name,
+                                        GCancellable        *cancellable,
+                                        GError             **error);
+/* Succeeds also when nothing was stored. */
+gboolean rfl_secrets_clear_named_sync  (const char          *name,
+                                        GCancellable        *cancellable,
+                                        GError             **error);
+
 G_END_DECLS

@@ -1,0 +1,661 @@
+/* test-memory-store.c
+ *
+ * Copyright 2026 The Reflection authors
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <sqlite3.h>
+
+#include "core/rfl-error.h"
+#include "llm/rfl-hash-embedder.h"
+#include "store/rfl-chat-store.h"
+#include "store/rfl-database.h"
+#include "store/rfl-database-private.h"
+#include "store/rfl-memory-store.h"
+#include "store/rfl-vector-store.h"
+
+/* Helpers */
+
+typedef struct
+{
+  RflDatabase    *db;
+  RflVectorStore *vectors;
+  RflMemoryStore *memories;
+  gint64          tenant;
+  gint64          user;
+} Fixture;
+
+static gint64
+query_int (RflDatabase *db,
+           const char  *sql)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (_rfl_database_get_handle (db), sql, -1,
+                                       &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  return sqlite3_column_int64 (stmt, 0);
+}
+
+static gint64
+add_tenant (RflDatabase *db,
+            const char  *name)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 id = rfl_database_create_tenant (db, name, "business", &error);
+
+  g_assert_no_error (error);
+  return id;
+}
+
+/* Users are inserted directly: hashing a password takes a while. */
+static gint64
+add_user (RflDatabase *db,
+          gint64       tenant,
+          const char  *email)
+{
+  g_autofree char *sql = NULL;
+  g_autoptr(GError) error = NULL;
+
+  sql = g_strdup_printf ("INSERT INTO users (tenant_id, email, password_hash)"
+                         " VALUES (%" G_GINT64_FORMAT ", '%s', 'x')",
+                         tenant, email);
+  g_assert_true (_rfl_database_exec (db, sql, &error));
+  return sqlite3_last_insert_rowid (_rfl_database_get_handle (db));
+}
+
+static void
+open_stores (Fixture           *fixture,
+             RflVectorEmbedder *embedder)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  path = g_build_filename (g_get_user_data_dir (), "reflection",
+                           "reflection.db", NULL);
+  fixture->db = rfl_database_open (path, &error);
+  g_assert_no_error (error);
+  fixture->vectors = rfl_vector_store_new (fixture->db, embedder, &error);
+  g_assert_no_error (error);
+  fixture->memories = rfl_memory_store_new (fixture->db, fixture->vectors);
+  fixture->tenant = add_tenant (fixture->db, "Alpha");
+  fixture->user = add_user (fixture->db, fixture->tenant, "a@example.org");
+}
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(RflVectorEmbedder) hash = rfl_vector_embedder_new_hash ();
+
+  open_stores (fixture, hash);
+}
+
+/* A remote embedder whose vectors the test gives: its function is never
+ * called by the store in these tests. */
+static gboolean
+unused_embed (const char * const  *texts,
+              guint                n_texts,
+              float               *vectors,
+              gpointer             user_data,
+              GCancellable        *cancellable,
+              GError             **error)
+{
+  g_assert_not_reached ();
+  return FALSE;
+}
+
+static void
+fixture_set_up_given (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(RflVectorEmbedder) given = NULL;
+
+  given = rfl_vector_embedder_new ("given-4", 4, FALSE, unused_embed, NULL,
+                                   NULL);
+  open_stores (fixture, given);
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_clear_object (&fixture->memories);
+  g_clear_object (&fixture->vectors);
+  g_clear_object (&fixture->db);
+}
+
+static gint64
+upsert_full (Fixture         *fixture,
+             gint64           tenant,
+             gint64           user,
+             RflMemoryKind    kind,
+             const char      *key,
+             const char      *value,
+             double           importance,
+             const float     *vector,
+             RflMemoryUpsert *outcome)
+{
+  g_autoptr(RflMemory) memory = rfl_memory_new (kind, key, value);
+  g_autoptr(GError) error = NULL;
+  gint64 id;
+
+  memory->importance = importance;
+  id = rfl_memory_store_upsert (fixture->memories, tenant, user, memory,
+                                vector, vector != NULL ? 4 : 0, outcome,
+                                &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (id, >, 0);
+  return id;
+}
+
+static gint64
+upsert (Fixture         *fixture,
+        RflMemoryKind    kind,
+        const char      *key,
+        const char      *value,
+        RflMemoryUpsert *outcome)
+{
+  return upsert_full (fixture, fixture->tenant, fixture->user, kind, key,
+                      value, 0.5, NULL, outcome);
+}
+
+static RflMemory *
+get (Fixture *fixture,
+     gint64   id)
+{
+  g_autoptr(GError) error = NULL;
+  RflMemory *memory;
+
+  memory = rfl_memory_store_get (fixture->memories, fixture->tenant, id,
+                                 &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (memory);
+  return memory;
+}
+
+/* Keys and kinds */
+
+static void
+test_normalize (void)
+{
+  struct {
+    const char *key;
+    const char *normal;
+  } cases[] = {
+    { "Favourite colour", "favourite colour" },
+    { "  FAVOURITE-colour!! ", "favourite colour" },
+    { "favourite_colour", "favourite colour" },
+    { "Ｆａｖｏｕｒｉｔｅ　Colour", "favourite colour" },
+    { "Straße", "strasse" },
+    { "Café", "café" },
+    { "!!! ???", NULL },
+    { "", NULL },
+    { NULL, NULL },
+    { "bad \xff", NULL },
+  };
+  RflMemoryKind kind;
+  g_autofree char *text = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *normal = rfl_memory_normalize_key (cases[i].key);
+
+      g_assert_cmpstr (normal, ==, cases[i].normal);
+    }
+
+  g_assert_cmpstr (rfl_memory_kind_to_string (RFL_MEMORY_KIND_RELATIONSHIP),
+                   ==, "relationship");
+  g_assert_true (rfl_memory_kind_from_string ("goal", &kind));
+  g_assert_cmpint (kind, ==, RFL_MEMORY_KIND_GOAL);
+  g_assert_false (rfl_memory_kind_from_string ("wish", &kind));
+
+  text = rfl_memory_dup_embedding_text ("favourite colour", "green");
+  g_assert_cmpstr (text, ==, "favourite colour: green");
+}
+
+/* Upsert and deduplication */
+
+static void
+test_insert_and_key_merge (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(RflMemory) memory = NULL;
+  g_autoptr(GError) error = NULL;
+  RflMemoryUpsert outcome;
+  gint64 id, again, other_kind;
+
+  id = upsert_full (fixture, fixture->tenant, fixture->user,
+                    RFL_MEMORY_KIND_PREFERENCE, "Favourite colour", "blue",
+                    0.4, NULL, &outcome);
+  g_assert_cmpint (outcome, ==, RFL_MEMORY_UPSERT_INSERTED);
+
+  memory = get (fixture, id);
+  g_assert_cmpint (memory->kind, ==, RFL_MEMORY_KIND_PREFERENCE);
+  g_assert_cmpstr (memory->key, ==, "Favourite colour");
+  g_assert_cmpstr (memory->value, ==, "blue");
+  g_assert_cmpfloat (memory->importance, ==, 0.4);
+  g_assert_cmpfloat (memory->confidence, ==, 1.0);
+  g_assert_cmpuint (memory->mentions, ==, 1);
+  g_assert_cmpint (memory->last_used_at, ==, 0);
+  g_assert_cmpint (memory->user_id, ==, fixture->user);
+  g_clear_pointer (&memory, rfl_memory_free);
+
+  /* The same key, written differently: merged; the new value wins. */
+  {
+    g_autoptr(RflMemory) update = rfl_memory_new (RFL_MEMORY_KIND_PREFERENCE,
+                                                  "favourite-COLOUR",
+                                                  "green, since 2025");
+
+    update->importance = 0.9;
+    update->confidence = 0.5;
+    again = rfl_memory_store_upsert (fixture->memories, fixture->tenant,
+                                     fixture->user, update, NULL, 0, &outcome,
+                                     &error);
+    g_assert_no_error (error);
+  }
+  g_assert_cmpint (again, ==, id);
+  g_assert_cmpint (outcome, ==, RFL_MEMORY_UPSERT_MERGED_KEY);
+  memory = get (fixture, id);
+  g_assert_cmpstr (memory->key, ==, "Favourite colour");
+  g_assert_cmpstr (memory->value, ==, "green, since 2025");
+  g_assert_cmpfloat (memory->importance, ==, 0.9);
+  g_assert_cmpfloat (memory->confidence, ==, 1.0);
+  g_assert_cmpuint (memory->mentions, ==, 2);
+  g_assert_cmpint (memory->updated_at, >, memory->created_at);
+  g_clear_pointer (&memory, rfl_memory_free);
+  g_assert_cmpint (query_int (fixture->db, "SELECT count(*) FROM memories"),
+                   ==, 1);
+
+  /* Its vector follows the new value. */
+  {
+    g_autofree float *stored = NULL;
+    float expected[RFL_HASH_EMBEDDER_DIMS];
+
+    g_assert_true (rfl_vector_store_get (fixture->vectors, fixture->tenant,
+                                         RFL_VECTOR_KIND_MEMORY, id, &stored,
+                                         NULL, NULL, &error));
+    rfl_hash_embedder_embed ("Favourite colour: green, since 2025", -1,
+                             expected);
+    for (guint i = 0; i < RFL_HASH_EMBEDDER_DIMS; i++)
+      g_assert_cmpfloat (stored[i], ==, expected[i]);
+  }
+
+  /* Another kind with an unrelated value is another memory. */
+  other_kind = upsert (fixture, RFL_MEMORY_KIND_GOAL, "favourite colour",
+                       "learn to paint with ochre", &outcome);
+  g_assert_cmpint (outcome, ==, RFL_MEMORY_UPSERT_INSERTED);
+  g_assert_cmpint (other_kind, !=, id);
+}
+
+static void
+test_similar_merge (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(RflMemory) memory = NULL;
+  RflMemoryUpsert outcome;
+  gint64 id, same, different;
+
+  id = upsert (fixture, RFL_MEMORY_KIND_FACT, "Coffee",
+               "drinks it black, no sugar", &outcome);
+  g_assert_cmpint (outcome, ==, RFL_MEMORY_UPSERT_INSERTED);
+
+  /* Another kind and key, the same words: the same memory. */
+  same = upsert (fixture, RFL_MEMORY_KIND_PREFERENCE, "coffee",
+                 "Drinks it black, no sugar.", &outcome);
+  g_assert_cmpint (outcome, ==, RFL_MEMORY_UPSERT_MERGED_SIMILAR);
+  g_assert_cmpint (same, ==, id);
+  memory = get (fixture, id);
+  g_assert_cmpint (memory->kind, ==, RFL_MEMORY_KIND_FACT);
+  g_assert_cmpstr (memory->key, ==, "Coffee");
+  g_assert_cmpstr (memory->value, ==, "Drinks it black, no sugar.");
+  g_assert_cmpuint (memory->mentions, ==, 2);
+
+  different = upsert (fixture, RFL_MEMORY_KIND_PREFERENCE, "tea",
+                      "green tea with jasmine", &outcome);
+  g_assert_cmpint (outcome, ==, RFL_MEMORY_UPSERT_INSERTED);
+  g_assert_cmpint (different, !=, id);
+  g_assert_cmpint (query_int (fixture->db, "SELECT count(*) FROM memories"),
+                   ==, 2);
+}
+
+/* The threshold, with vectors given by the caller. */
+static void
+test_similar_threshold (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  const float base[4] = { 1, 0, 0, 0 };
+  const float close[4] = { 0.95f, 0.3f, 0, 0 };    /* cos 0.954 with base */
+  const float apart[4] = { 0.6f, 0.8f, 0, 0 };     /* cos 0.81 with close */
+  g_autofree float *stored = NULL;
+  g_autoptr(GError) error = NULL;
+  RflMemoryUpsert outcome;
+  gint64 id, merged, separate;
+
+  id = upsert_full (fixture, fixture->tenant, fixture->user,
+                    RFL_MEMORY_KIND_FACT, "home", "Berlin", 0.5, base,
+                    &outcome);
+  g_assert_cmpint (outcome, ==, RFL_MEMORY_UPSERT_INSERTED);
+
+  merged = upsert_full (fixture, fixture->tenant, fixture->user,
+                        RFL_MEMORY_KIND_FACT, "city of residence",
+                        "Berlin, Germany", 0.5, close, &outcome);
+  g_assert_cmpint (outcome, ==, RFL_MEMORY_UPSERT_MERGED_SIMILAR);
+  g_assert_cmpint (merged, ==, id);
+  g_assert_true (rfl_vector_store_get (fixture->vectors, fixture->tenant,
+                                       RFL_VECTOR_KIND_MEMORY, id, &stored,
+                                       NULL, NULL, &error));
+  g_assert_cmpfloat (stored[1], ==, 0.3f);
+
+  separate = upsert_full (fixture, fixture->tenant, fixture->user,
+                          RFL_MEMORY_KIND_FACT, "work", "Berlin office", 0.5,
+                          apart, &outcome);
+  g_assert_cmpint (outcome, ==, RFL_MEMORY_UPSERT_INSERTED);
+  g_assert_cmpint (separate, !=, id);
+
+  /* Without a vector (a remote embedder), only keys are compared and the
+   * memory waits for the embedding job. */
+  separate = upsert_full (fixture, fixture->tenant, fixture->user,
+                          RFL_MEMORY_KIND_FACT, "Home", "Berlin-Mitte", 0.5,
+                          NULL, &outcome);
+  g_assert_cmpint (outcome, ==, RFL_MEMORY_UPSERT_MERGED_KEY);
+  g_assert_cmpint (separate, ==, id);
+  g_assert_false (rfl_vector_store_get (fixture->vectors, fixture->tenant,
+                                        RFL_VECTOR_KIND_MEMORY, id, NULL,
+                                        NULL, NULL, &error));
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_NOT_FOUND);
+  g_assert_cmpuint (rfl_vector_store_count_pending (fixture->vectors,
+                                                    fixture->tenant,
+                                                    RFL_VECTOR_KIND_MEMORY,
+                                                    NULL), ==, 1);
+}
+
+/* Deduplication never looks at another user's or tenant's memories. */
+static void
+test_dedup_isolation (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  gint64 beta = add_tenant (fixture->db, "Beta");
+  gint64 beta_user = add_user (fixture->db, beta, "b@example.org");
+  gint64 neighbour = add_user (fixture->db, fixture->tenant, "n@example.org");
+  RflMemoryUpsert outcome;
+  gint64 mine, theirs, next_door;
+
+  theirs = upsert_full (fixture, beta, beta_user, RFL_MEMORY_KIND_FACT,
+                        "dog", "has a dog called Rex", 0.5, NULL, &outcome);
+  next_door = upsert_full (fixture, fixture->tenant, neighbour,
+                           RFL_MEMORY_KIND_FACT, "dog",
+                           "has a dog called Rex", 0.5, NULL, &outcome);
+  g_assert_cmpint (outcome, ==, RFL_MEMORY_UPSERT_INSERTED);
+  mine = upsert (fixture, RFL_MEMORY_KIND_FACT, "dog", "has a dog called Rex",
+                 &outcome);
+  g_assert_cmpint (outcome, ==, RFL_MEMORY_UPSERT_INSERTED);
+  g_assert_cmpint (mine, !=, theirs);
+  g_assert_cmpint (mine, !=, next_door);
+  g_assert_cmpint (query_int (fixture->db, "SELECT count(*) FROM memories"),
+                   ==, 3);
+}
+
+static void
+test_invalid (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autofree char *long_key = g_strnfill (RFL_MEMORY_STORE_MAX_KEY + 1, 'k');
+  g_autofree char *long_value = g_strnfill (RFL_MEMORY_STORE_MAX_VALUE + 1,
+                                            'v');
+  gint64 beta = add_tenant (fixture->db, "Beta");
+  gint64 beta_user = add_user (fixture->db, beta, "b@example.org");
+  g_autoptr(GError) error = NULL;
+  struct {
+    RflMemoryKind  kind;
+    const char    *key;
+    const char    *value;
+    double         importance;
+    double         confidence;
+    gint64         source;
+  } cases[] = {
+    { RFL_MEMORY_KIND_FACT, NULL, "v", 0.5, 1, 0 },
+    { RFL_MEMORY_KIND_FACT, "  ", "v", 0.5, 1, 0 },
+    { RFL_MEMORY_KIND_FACT, "!!", "v", 0.5, 1, 0 },
+    { RFL_MEMORY_KIND_FACT, long_key, "v", 0.5, 1, 0 },
+    { RFL_MEMORY_KIND_FACT, "two\nlines", "v", 0.5, 1, 0 },
+    { RFL_MEMORY_KIND_FACT, "k", "", 0.5, 1, 0 },
+    { RFL_MEMORY_KIND_FACT, "k", long_value, 0.5, 1, 0 },
+    { RFL_MEMORY_KIND_FACT, "k", "bad \xff", 0.5, 1, 0 },
+    { RFL_MEMORY_KIND_FACT, "k", "v", 1.5, 1, 0 },
+    { RFL_MEMORY_KIND_FACT, "k", "v", NAN, 1, 0 },
+    { RFL_MEMORY_KIND_FACT, "k", "v", 0.5, -0.1, 0 },
+    { (RflMemoryKind) 42, "k", "v", 0.5, 1, 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(RflMemory) memory = rfl_memory_new (cases[i].kind,
+                                                    cases[i].key,
+                                                    cases[i].value);
+
+      memory->importance = cases[i].importance;
+      memory->confidence = cases[i].confidence;
+      g_assert_cmpint (rfl_memory_store_upsert (fixture->memories,
+                                                fixture->tenant, fixture->user,
+                                                memory, NULL, 0, NULL, &error),
+                       ==, 0);
+      g_assert_error (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT);
+      g_clear_error (&error);
+    }
+
+  /* A user or a source message of another tenant. */
+  {
+    g_autoptr(RflMemory) memory = rfl_memory_new (RFL_MEMORY_KIND_FACT, "k",
+                                                  "v");
+    g_autoptr(RflChatStore) chat = rfl_chat_store_new (fixture->db, NULL);
+    g_autoptr(RflMessage) message = rfl_message_new (RFL_MESSAGE_ROLE_USER,
+                                                     "hi");
+    float vector[3] = { 1, 2, 3 };
+    gint64 conversation;
+
+    g_assert_cmpint (rfl_memory_store_upsert (fixture->memories,
+                                              fixture->tenant, beta_user,
+                                              memory, NULL, 0, NULL, &error),
+                     ==, 0);
+    g_assert_error (error, RFL_ERROR, RFL_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+
+    conversation = rfl_chat_store_create_conversation (chat, beta, beta_user,
+                                                       "x", &error);
+    memory->source_message_id = rfl_chat_store_append_message (chat, beta,
+                                                               conversation,
+                                                               message,
+                                                               &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (rfl_memory_store_upsert (fixture->memories,
+                                              fixture->tenant, fixture->user,
+                                              memory, NULL, 0, NULL, &error),
+                     ==, 0);
+    g_assert_error (error, RFL_ERROR, RFL_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+
+    /* A vector of the wrong size. */
+    memory->source_message_id = 0;
+    g_assert_cmpint (rfl_memory_store_upsert (fixture->memories,
+                                              fixture->tenant, fixture->user,
+                                              memory, vector, 3, NULL, &error),
+                     ==, 0);
+    g_assert_error (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT);
+    g_clear_error (&error);
+  }
+
+  g_assert_cmpint (query_int (fixture->db, "SELECT count(*) FROM memories"),
+                   ==, 0);
+  g_assert_cmpint (query_int (fixture->db, "SELECT count(*) FROM embeddings"
+                                           " WHERE kind = 'memory'"), ==, 0);
+}
+
+/* List, edit, delete */
+
+static void
+test_list_edit_delete (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(GPtrArray) memories = NULL;
+  g_autoptr(RflMemory) memory = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 low, high, goal, gone;
+
+  low = upsert_full (fixture, fixture->tenant, fixture->user,
+                     RFL_MEMORY_KIND_FACT, "shoe size", "43", 0.1, NULL, NULL);
+  high = upsert_full (fixture, fixture->tenant, fixture->user,
+                      RFL_MEMORY_KIND_RELATIONSHIP, "sister", "Anna", 0.9,
+                      NULL, NULL);
+  goal = upsert_full (fixture, fixture->tenant, fixture->user,
+                      RFL_MEMORY_KIND_GOAL, "marathon", "run one in 2026",
+                      0.5, NULL, NULL);
+
+  memories = rfl_memory_store_list (fixture->memories, fixture->tenant,
+                                    fixture->user, TRUE, 0, 0, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (memories->len, ==, 3);
+  g_assert_cmpint (((RflMemory *) memories->pdata[0])->id, ==, high);
+  g_assert_cmpint (((RflMemory *) memories->pdata[1])->id, ==, goal);
+  g_assert_cmpint (((RflMemory *) memories->pdata[2])->id, ==, low);
+  g_clear_pointer (&memories, g_ptr_array_unref);
+
+  memories = rfl_memory_store_list (fixture->memories, fixture->tenant,
+                                    fixture->user, FALSE, RFL_MEMORY_KIND_GOAL,
+                                    0, 10, &error);
+  g_assert_cmpuint (memories->len, ==, 1);
+  g_assert_cmpint (((RflMemory *) memories->pdata[0])->id, ==, goal);
+  g_clear_pointer (&memories, g_ptr_array_unref);
+
+  /* Edit. */
+  memory = get (fixture, low);
+  g_free (memory->value);
+  memory->value = g_strdup ("44");
+  memory->importance = 0.95;
+  g_assert_true (rfl_memory_store_edit (fixture->memories, fixture->tenant,
+                                        memory, NULL, 0, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&memory, rfl_memory_free);
+  memory = get (fixture, low);
+  g_assert_cmpstr (memory->value, ==, "44");
+  g_assert_cmpfloat (memory->importance, ==, 0.95);
+
+  /* An edit onto another memory's key is refused. */
+  g_free (memory->key);
+  memory->key = g_strdup ("Sister");
+  memory->kind = RFL_MEMORY_KIND_RELATIONSHIP;
+  g_assert_false (rfl_memory_store_edit (fixture->memories, fixture->tenant,
+                                         memory, NULL, 0, &error));
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_clear_pointer (&memory, rfl_memory_free);
+  memory = get (fixture, low);
+  g_assert_cmpstr (memory->key, ==, "shoe size");
+
+  /* An edit of an unknown memory. */
+  memory->id = 4242;
+  g_assert_false (rfl_memory_store_edit (fixture->memories, fixture->tenant,
+                                         memory, NULL, 0, &error));
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* Mark used. */
+  g_assert_true (rfl_memory_store_mark_used (fixture->memories,
+                                             fixture->tenant,
+                                             (gint64[]) { goal, high }, 2,
+                                             &error));
+  g_clear_pointer (&memory, rfl_memory_free);
+  memory = get (fixture, goal);
+  g_assert_cmpint (memory->last_used_at, >, 0);
+  g_clear_pointer (&memory, rfl_memory_free);
+
+  /* Delete, with its vector. */
+  gone = high;
+  g_assert_cmpuint (rfl_vector_store_count (fixture->vectors, fixture->tenant,
+                                            RFL_VECTOR_KIND_MEMORY, NULL),
+                    ==, 3);
+  g_assert_true (rfl_memory_store_delete (fixture->memories, fixture->tenant,
+                                          gone, &error));
+  g_assert_no_error (error);
+  g_assert_false (rfl_memory_store_delete (fixture->memories, fixture->tenant,
+                                           gone, &error));
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (rfl_memory_store_get (fixture->memories, fixture->tenant,
+                                       gone, &error));
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_NOT_FOUND);
+  g_assert_cmpuint (rfl_vector_store_count (fixture->vectors, fixture->tenant,
+                                            RFL_VECTOR_KIND_MEMORY, NULL),
+                    ==, 2);
+}
+
+static void
+test_search (Fixture       *fixture,
+             gconstpointer  data)
+{
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 neighbour = add_user (fixture->db, fixture->tenant, "n@example.org");
+  RflMemoryHit *hit;
+  gint64 allergy, sister, theirs;
+
+  allergy = upsert (fixture, RFL_MEMORY_KIND_FACT, "allergy",
+                    "allergic to peanuts and cashews", NULL);
+  sister = upsert (fixture, RFL_MEMORY_KIND_RELATIONSHIP, "sister",
+                   "Anna lives in Vienna", NULL);
+  upsert (fixture, RFL_MEMORY_KIND_GOAL, "fitness", "run a marathon", NULL);
+  theirs = upsert_full (fixture, fixture->tenant, neighbour,
+                        RFL_MEMORY_KIND_FACT, "allergy",
+                        "allergic to peanuts", 0.5, NULL, NULL);
+
+  hits = rfl_memory_store_search (fixture->memories, fixture->tenant,
+                                  fixture->user, "peanuts allergy", NULL, 0,
+                                  5, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (hits->len, >=, 1);
+  hit = g_ptr_array_index (hits, 0);
+  g_assert_cmpint (hit->memory->id, ==, allergy);
+  g_assert_cmpuint (hit->text_rank, ==, 1);
+  g_assert_cmpuint (hit->vector_rank, ==, 1);
+  g_assert_cmpfloat (hit->score, >, 0.0);
+  for (guint i = 0; i < hits->len; i++)
+    g_assert_cmpint (((RflMemoryHit *) hits->pdata[i])->memory->id, !=,
+                     theirs);
+  g_clear_pointer (&hits, g_ptr_array_unref);
+
+  /* The words of the key count, and the limit holds. */
+  hits = rfl_memory_store_search (fixture->memories, fixture->tenant,
+                                  fixture->user, "sister", NULL, 0, 1,
+                                  &error);
+  g_assert_cmpuint (hits->len, ==, 1);
+  g_assert_cmpint (((RflMemoryHit *) hits->pdata[0])->memory->id, ==, sister);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) \
+  g_test_add ("/rfl/memory-store/" path, Fixture, NULL, fixture_set_up, \
+              func, fixture_tear_down)
+
+  g_test_add_func ("/rfl/memory-store/normalize", test_normalize);
+  ADD ("insert-and-key-merge", test_insert_and_key_merge);
+  ADD ("similar-merge", test_similar_merge);
+  g_test_add ("/rfl/memory-store/similar-threshold", Fixture, NULL,
+              fixture_set_up_given, test_similar_threshold,
+              fixture_tear_down);
+  ADD ("dedup-isolation", test_dedup_isolation);
+  ADD ("invalid", test_invalid);
+  ADD ("list-edit-delete", test_list_edit_delete);
+  ADD ("search", test_search);
+
+#undef ADD
+
+  return g_test_run ();
+}
