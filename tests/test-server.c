@@ -17,6 +17,7 @@
 #include "server/rfl-metrics.h"
 #include "server/rfl-router.h"
 #include "server/rfl-server.h"
+#include "service/rfl-service-http.h"
 
 #define MIB (1024 * 1024)
 
@@ -1144,8 +1145,13 @@ compare_strings (gconstpointer a,
 static RflServer *
 production_server (GMainContext *context)
 {
+  RflServer *server;
+
   g_main_context_push_thread_default (context);
-  return rfl_server_new (context);
+  server = rfl_server_new (context);
+  /* The service adds its API routes to the server it runs. */
+  rfl_service_http_add_routes (rfl_server_get_router (server), NULL);
+  return server;
 }
 
 static void

@@ -17,6 +17,9 @@
 
 #include "core/rfl-error.h"
 #include "core/rfl-paths.h"
+#include "core/rfl-signing-key.h"
+#include "llm/rfl-provider.h"
+#include "service/rfl-service-http.h"
 #include "store/rfl-database.h"
 #include "store/rfl-database-private.h"
 #include "rfl-http-error.h"
@@ -25,11 +28,19 @@
 /* How long a graceful stop waits for requests in flight. */
 #define DRAIN_TIMEOUT_SECONDS 30
 #define SLOW_ROUTE_MAX_MS     10000
+/* The key that signs access tokens, in the data folder. */
+#define SIGNING_KEY_FILE      "jwt-signing-key"
+/* The provider's API key comes from the environment, never the command
+ * line, which other users can read. */
+#define PROVIDER_KEY_VARIABLE "REFLECTION_PROVIDER_API_KEY"
 
 typedef struct
 {
   GMainLoop    *loop;            /* owned */
-  RflServer    *server;          /* owned */
+  RflService   *service;         /* owned: serves HTTP on its thread */
+  RflServer    *server;          /* owned, only when the service cannot
+                                  * start: then it answers that it is not
+                                  * ready */
   GCancellable *force;           /* owned: cancelled to stop without waiting */
   char         *database_path;   /* owned */
   RflDatabase  *database;        /* owned, opened on demand */
@@ -42,12 +53,15 @@ typedef struct
  * Lines about the server itself go out at once. Request lines are written
  * to the stdio buffer and flushed within LOG_FLUSH_MS (or when the buffer
  * fills): a write per request would cost a system call each under load,
- * while the log still reads live. */
+ * while the log still reads live. The service thread writes request
+ * lines, the main thread the others: both under the lock. */
 
 #define LOG_FLUSH_MS 50
 
+static GMutex log_lock;
 static GSource *log_flush_source;   /* owned, NULL when nothing waits */
 
+/* Called with log_lock held. */
 static void
 cancel_log_flush (void)
 {
@@ -68,19 +82,23 @@ print_line (const char *format,
 {
   va_list args;
 
+  g_mutex_lock (&log_lock);
   va_start (args, format);
   vfprintf (stdout, format, args);
   va_end (args);
   fputc ('\n', stdout);
   fflush (stdout);
   cancel_log_flush ();
+  g_mutex_unlock (&log_lock);
 }
 
 static gboolean
 log_flush_cb (gpointer user_data)
 {
+  g_mutex_lock (&log_lock);
   fflush (stdout);
   g_clear_pointer (&log_flush_source, g_source_unref);
+  g_mutex_unlock (&log_lock);
 
   return G_SOURCE_REMOVE;
 }
@@ -95,6 +113,7 @@ print_request_line (const char *format,
 {
   va_list args;
 
+  g_mutex_lock (&log_lock);
   va_start (args, format);
   vfprintf (stdout, format, args);
   va_end (args);
@@ -106,6 +125,7 @@ print_request_line (const char *format,
       g_source_set_callback (log_flush_source, log_flush_cb, NULL, NULL);
       g_source_attach (log_flush_source, g_main_context_get_thread_default ());
     }
+  g_mutex_unlock (&log_lock);
 }
 
 /* "2026-11-27T04:16:47.123Z". The part up to the second is formatted
@@ -276,6 +296,31 @@ drain_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+service_stopped_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  Serve *serve = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (rfl_service_stop_http_finish (RFL_SERVICE (object), result, &error))
+    print_line ("stopped");
+  else
+    print_line ("stopped without waiting for requests in flight");
+
+  g_main_loop_quit (serve->loop);
+}
+
+/* Service thread: new connections are refused from now on. */
+static void
+stopping_cb (RflServer *server,
+             gpointer   user_data)
+{
+  print_line ("stopping: finishing %u requests in flight",
+              rfl_server_get_n_in_flight (server));
+}
+
 static gboolean
 signal_cb (gpointer user_data)
 {
@@ -284,11 +329,19 @@ signal_cb (gpointer user_data)
   serve->n_signals++;
   if (serve->n_signals == 1)
     {
-      guint n_in_flight = rfl_server_get_n_in_flight (serve->server);
+      if (serve->service != NULL)
+        {
+          rfl_service_stop_http_async (serve->service, stopping_cb, serve,
+                                       serve->force, service_stopped_cb, serve);
+        }
+      else
+        {
+          guint n_in_flight = rfl_server_get_n_in_flight (serve->server);
 
-      /* Announced once new connections are already refused. */
-      rfl_server_stop_async (serve->server, serve->force, stopped_cb, serve);
-      print_line ("stopping: finishing %u requests in flight", n_in_flight);
+          /* Announced once new connections are already refused. */
+          rfl_server_stop_async (serve->server, serve->force, stopped_cb, serve);
+          print_line ("stopping: finishing %u requests in flight", n_in_flight);
+        }
 
       serve->drain_timeout = g_timeout_source_new_seconds (DRAIN_TIMEOUT_SECONDS);
       g_source_set_callback (serve->drain_timeout, drain_timeout_cb, serve, NULL);
@@ -326,9 +379,14 @@ print_command_line_error (const char *message)
 
 typedef struct
 {
-  int   port;
-  char *bind;       /* owned */
-  char *data_dir;   /* owned */
+  int              port;
+  char            *bind;              /* owned */
+  char            *data_dir;          /* owned */
+  char            *provider;          /* owned */
+  char            *provider_url;      /* owned */
+  char            *model;             /* owned */
+  char            *embedding_model;   /* owned */
+  RflProviderKind  provider_kind;
 } Options;
 
 static void
@@ -336,6 +394,10 @@ options_clear (Options *options)
 {
   g_clear_pointer (&options->bind, g_free);
   g_clear_pointer (&options->data_dir, g_free);
+  g_clear_pointer (&options->provider, g_free);
+  g_clear_pointer (&options->provider_url, g_free);
+  g_clear_pointer (&options->model, g_free);
+  g_clear_pointer (&options->embedding_model, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
@@ -357,6 +419,16 @@ parse_options (int       argc,
     { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &options->data_dir,
       N_("The folder that holds the database (default: ~/.local/share/reflection)"),
       N_("DIR") },
+    { "provider", 0, 0, G_OPTION_ARG_STRING, &options->provider,
+      N_("The language model provider: ollama, openai, anthropic or openai-compatible "
+         "(default: ollama); its API key is read from REFLECTION_PROVIDER_API_KEY"),
+      N_("KIND") },
+    { "provider-url", 0, 0, G_OPTION_ARG_STRING, &options->provider_url,
+      N_("The provider’s base URL (default: the provider’s own)"), N_("URL") },
+    { "model", 0, 0, G_OPTION_ARG_STRING, &options->model,
+      N_("The model that answers when a request names none"), N_("NAME") },
+    { "embedding-model", 0, 0, G_OPTION_ARG_STRING, &options->embedding_model,
+      N_("The provider’s embedding model (default: the built-in one)"), N_("NAME") },
     G_OPTION_ENTRY_NULL
   };
 
@@ -381,6 +453,16 @@ parse_options (int       argc,
       g_set_error (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT,
                    _("the port must be a number from 0 to 65535, not %d"),
                    options->port);
+      return FALSE;
+    }
+
+  if (options->provider == NULL)
+    options->provider = g_strdup ("ollama");
+  if (!rfl_provider_kind_from_string (options->provider, &options->provider_kind))
+    {
+      g_set_error (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT,
+                   _("“%s” is not a provider; use ollama, openai, anthropic or "
+                     "openai-compatible"), options->provider);
       return FALSE;
     }
 
@@ -416,22 +498,79 @@ add_test_routes (RflServer *server)
                   RFL_ROUTE_AUTH_NONE, slow_cb, NULL, NULL);
 }
 
+/* Service thread, before the server listens. */
 static void
-report_database (Serve *serve)
+setup_server_cb (RflServer *server,
+                 gpointer   user_data)
 {
-  g_autoptr(GError) error = NULL;
+  g_signal_connect (server, "request-finished",
+                    G_CALLBACK (request_finished_cb), user_data);
+  add_test_routes (server);
+}
 
-  if (check_ready (serve, &error))
-    print_line ("database %s: ready", serve->database_path);
-  else
-    print_line ("database %s: not ready: %s", serve->database_path, error->message);
+static void
+configure_provider (RflService *service,
+                    Options    *options)
+{
+  RflProviderConfig config = { 0 };
+  const char *url = options->provider_url;
+
+  if (url == NULL || *url == '\0')
+    url = rfl_provider_kind_get_default_url (options->provider_kind);
+
+  config.kind = options->provider_kind;
+  config.url = url;
+  config.api_key = g_getenv (PROVIDER_KEY_VARIABLE);
+  config.model = options->model;
+  config.embedding_model = options->embedding_model;
+  rfl_service_set_provider (service, &config);
+}
+
+static gboolean
+start_service (Serve       *serve,
+               Options     *options,
+               const char  *data_dir,
+               GError     **error)
+{
+  g_autoptr(RflSigningKey) key = NULL;
+  g_autofree char *key_path = g_build_filename (data_dir, SIGNING_KEY_FILE, NULL);
+
+  configure_provider (serve->service, options);
+
+  key = rfl_signing_key_load_or_create_file (key_path, error);
+  if (key == NULL)
+    return FALSE;
+
+  return rfl_service_start_http (serve->service, options->bind,
+                                 (guint16) options->port, key,
+                                 setup_server_cb, serve, error);
+}
+
+/* Without a database there is no service: a bare server still answers,
+ * /readyz with the reason. */
+static gboolean
+start_bare_server (Serve    *serve,
+                   Options  *options,
+                   GError  **error)
+{
+  serve->server = rfl_server_new (g_main_loop_get_context (serve->loop));
+  rfl_server_set_readiness_func (serve->server, check_ready, serve, NULL);
+  g_signal_connect (serve->server, "request-finished",
+                    G_CALLBACK (request_finished_cb), serve);
+  add_test_routes (serve->server);
+
+  return rfl_server_listen (serve->server, options->bind, (guint16) options->port,
+                            error);
 }
 
 static int
-run (Serve   *serve,
-     Options *options)
+run (Serve      *serve,
+     Options    *options,
+     const char *data_dir)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GError) service_error = NULL;
+  g_autofree char *url = NULL;
   GSource *sigint;
   GSource *sigterm;
   int status = 0;
@@ -441,24 +580,36 @@ run (Serve   *serve,
   sigint = watch_signal (serve, SIGINT);
   sigterm = watch_signal (serve, SIGTERM);
 
-  serve->server = rfl_server_new (g_main_loop_get_context (serve->loop));
-  rfl_server_set_readiness_func (serve->server, check_ready, serve, NULL);
-  g_signal_connect (serve->server, "request-finished",
-                    G_CALLBACK (request_finished_cb), serve);
-  add_test_routes (serve->server);
-
-  if (!rfl_server_listen (serve->server, options->bind, (guint16) options->port, &error))
+  serve->service = rfl_service_new_sync (serve->database_path, &service_error);
+  if (serve->service != NULL)
     {
-      g_printerr ("reflection serve: %s\n", error->message);
-      status = 1;
-      goto out;
+      if (!start_service (serve, options, data_dir, &error))
+        {
+          g_printerr ("reflection serve: %s\n", error->message);
+          status = 1;
+          goto out;
+        }
+      url = rfl_service_dup_http_url (serve->service);
+    }
+  else
+    {
+      if (!start_bare_server (serve, options, &error))
+        {
+          g_printerr ("reflection serve: %s\n", error->message);
+          status = 1;
+          goto out;
+        }
+      url = g_strdup (rfl_server_get_url (serve->server));
     }
 
-  print_line ("listening on %s", rfl_server_get_url (serve->server));
+  print_line ("listening on %s", url);
   if (!is_loopback (options->bind))
     print_line ("warning: %s is not a loopback address: other computers can reach the service",
                 options->bind);
-  report_database (serve);
+  if (service_error == NULL)
+    print_line ("database %s: ready", serve->database_path);
+  else
+    print_line ("database %s: not ready: %s", serve->database_path, service_error->message);
 
   g_main_loop_run (serve->loop);
 
@@ -501,7 +652,7 @@ rfl_serve_main (int    argc,
   g_main_context_push_thread_default (context);
   serve.loop = g_main_loop_new (context, FALSE);
 
-  status = run (&serve, &options);
+  status = run (&serve, &options, data_dir);
 
   if (serve.drain_timeout != NULL)
     {
@@ -509,8 +660,13 @@ rfl_serve_main (int    argc,
       g_source_unref (serve.drain_timeout);
     }
   g_clear_object (&serve.server);
+  if (serve.service != NULL)
+    rfl_service_shutdown (serve.service);
+  g_clear_object (&serve.service);
   g_clear_object (&serve.database);
+  g_mutex_lock (&log_lock);
   cancel_log_flush ();
+  g_mutex_unlock (&log_lock);
   fflush (stdout);
   g_main_loop_unref (serve.loop);
   g_main_context_pop_thread_default (context);

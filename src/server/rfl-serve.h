@@ -14,8 +14,10 @@ G_BEGIN_DECLS
  * the application's server-port setting). */
 #define RFL_SERVE_DEFAULT_PORT 8470
 
-/* `reflection serve [--port N] [--bind ADDR] [--data-dir DIR]`: the HTTP
- * service with no display. @argv[0] is "serve". Prints "listening on URL"
+/* `reflection serve [--port N] [--bind ADDR] [--data-dir DIR] [--provider
+ * KIND] [--provider-url URL] [--model NAME] [--embedding-model NAME]`: the
+ * HTTP service with no display; the provider's API key comes from the
+ * environment variable REFLECTION_PROVIDER_API_KEY. @argv[0] is "serve". Prints "listening on URL"
  * as its first line, then one line per request; SIGINT or SIGTERM stops it
  * gracefully (a second one stops it at once). Returns the exit status: 0
  * after a clean stop, 1 when it cannot listen, 2 for a bad command line. */

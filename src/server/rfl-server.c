@@ -16,6 +16,7 @@
 
 #define HEALTHZ_BODY  "{\"status\":\"ok\"}"
 #define READYZ_BODY   "{\"status\":\"ready\"}"
+#define LISTEN_BACKLOG 1024
 
 struct _RflServer
 {
@@ -623,6 +624,28 @@ listening_port (RflServer *self)
   return port;
 }
 
+/* soup_server_listen() keeps GSocket's backlog of 10 connections: a burst
+ * of clients connecting at once then sees connections reset. */
+static gboolean
+listen_with_backlog (RflServer       *self,
+                     GSocketAddress  *address,
+                     GError         **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+
+  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return FALSE;
+
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+  if (!g_socket_bind (socket, address, TRUE, error)
+      || !g_socket_listen (socket, error))
+    return FALSE;
+
+  return soup_server_listen_socket (self->soup, socket, 0, error);
+}
+
 gboolean
 rfl_server_listen (RflServer   *self,
                    const char  *address,
@@ -650,7 +673,7 @@ rfl_server_listen (RflServer   *self,
   socket_address = g_inet_socket_address_new (inet, port);
 
   g_main_context_push_thread_default (self->context);
-  ok = soup_server_listen (self->soup, socket_address, 0, &local_error);
+  ok = listen_with_backlog (self, socket_address, &local_error);
   g_main_context_pop_thread_default (self->context);
 
   if (!ok)

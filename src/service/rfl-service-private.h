@@ -46,6 +46,12 @@ typedef struct _RflServiceCore RflServiceCore;
 typedef void (*RflServiceFunc) (RflServiceCore *core,
                                 GTask          *task);
 
+/* Runs @func with @task on the service thread of @self; when the service
+ * has stopped, @task fails at once. For calls defined in other files. */
+void _rfl_service_dispatch (RflService     *self,
+                            GTask          *task,
+                            RflServiceFunc  func);
+
 /* The background jobs, run one at a time in the order queued. */
 typedef enum
 {
@@ -98,6 +104,8 @@ struct _RflServiceCore
   GList               *flush_waiters;     /* FlushWaiter* */
 };
 
+/* The core of @self, for code that runs on the service thread. */
+RflServiceCore *_rfl_service_get_core     (RflService     *self);
 RflServiceCore *_rfl_service_core_ref     (RflServiceCore *core);
 void            _rfl_service_core_unref   (RflServiceCore *core);
 

@@ -374,6 +374,16 @@ dispatch (RflService     *self,
   g_mutex_unlock (&core->lock);
 }
 
+void
+_rfl_service_dispatch (RflService     *self,
+                       GTask          *task,
+                       RflServiceFunc  func)
+{
+  g_return_if_fail (RFL_IS_SERVICE (self));
+
+  dispatch (self, task, func);
+}
+
 /* The thread ----------------------------------------------------------- */
 
 typedef struct
@@ -2192,4 +2202,12 @@ rfl_service_flush_finish (RflService    *self,
                           GError       **error)
 {
   return propagate_boolean (self, result, error);
+}
+
+RflServiceCore *
+_rfl_service_get_core (RflService *self)
+{
+  g_return_val_if_fail (RFL_IS_SERVICE (self), NULL);
+
+  return self->core;
 }

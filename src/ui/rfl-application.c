@@ -10,6 +10,9 @@
 
 #include <glib/gi18n.h>
 
+#include "core/rfl-paths.h"
+#include "core/rfl-secrets.h"
+#include "llm/rfl-provider.h"
 #include "rfl-preferences-window.h"
 #include "rfl-window.h"
 #include "rfl-wizard.h"
@@ -22,6 +25,10 @@ struct _RflApplication
   GtkWindow      *wizard;            /* borrowed, cleared on destroy */
   GtkWindow      *preferences;       /* borrowed, cleared on destroy */
   gboolean        wizard_requested;  /* --wizard on the command line */
+
+  RflService     *service;           /* owned: the chat's, once open */
+  GError         *service_error;     /* owned: why it could not open */
+  GCancellable   *service_cancellable;  /* owned: opening and configuring */
 };
 
 G_DEFINE_FINAL_TYPE (RflApplication, rfl_application, ADW_TYPE_APPLICATION)
@@ -63,10 +70,207 @@ preferences_destroy_cb (RflApplication *self)
   self->preferences = NULL;
 }
 
+/* The service ------------------------------------------------------------ */
+
+static void
+give_window_service (RflApplication *self,
+                     RflWindow      *window)
+{
+  if (self->service != NULL)
+    rfl_window_set_service (window, self->service);
+  else if (self->service_error != NULL)
+    rfl_window_set_service_error (window, self->service_error);
+  else
+    rfl_window_set_service (window, NULL);
+}
+
+static void
+give_windows_service (RflApplication *self)
+{
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+    {
+      if (RFL_IS_WINDOW (l->data))
+        give_window_service (self, l->data);
+    }
+}
+
+/* Every main window chats through the one service. */
+static void
+window_added_cb (RflApplication *self,
+                 GtkWindow      *window)
+{
+  if (RFL_IS_WINDOW (window))
+    give_window_service (self, RFL_WINDOW (window));
+}
+
+static void
+apply_provider (RflApplication *self,
+                const char     *api_key)
+{
+  g_autofree char *provider = g_settings_get_string (self->settings, "provider");
+  g_autofree char *url = NULL;
+  g_autofree char *model = g_settings_get_string (self->settings, "model");
+  RflProviderConfig config = { 0 };
+  RflProviderKind kind;
+
+  if (self->service == NULL || !rfl_provider_kind_from_string (provider, &kind))
+    return;
+
+  url = g_settings_get_string (self->settings,
+                               kind == RFL_PROVIDER_OLLAMA ? "ollama-url" : "provider-url");
+  if (*url == '\0' && rfl_provider_kind_get_default_url (kind) != NULL)
+    {
+      g_free (url);
+      url = g_strdup (rfl_provider_kind_get_default_url (kind));
+    }
+
+  config.kind = kind;
+  config.url = url;
+  config.api_key = api_key;
+  config.model = *model != '\0' ? model : NULL;
+  rfl_service_set_provider (self->service, &config);
+
+  give_windows_service (self);
+}
+
+static void
+lookup_key_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(RflApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *api_key = NULL;
+
+  api_key = rfl_secrets_lookup_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  /* Without a key the provider answers with its own error in the chat. */
+  if (error != NULL)
+    g_warning ("The API key could not be read from the keyring: %s", error->message);
+
+  apply_provider (self, api_key);
+}
+
+/* The language model the service uses follows the settings, with the API
+ * key from the keyring. */
+static void
+configure_provider (RflApplication *self)
+{
+  g_autofree char *provider = g_settings_get_string (self->settings, "provider");
+  g_autofree char *url = NULL;
+  RflProviderKind kind;
+
+  if (self->service == NULL)
+    return;
+
+  if (!rfl_provider_kind_from_string (provider, &kind) || !rfl_provider_kind_needs_key (kind))
+    {
+      apply_provider (self, NULL);
+      return;
+    }
+
+  url = g_settings_get_string (self->settings, "provider-url");
+  if (*url == '\0' && rfl_provider_kind_get_default_url (kind) != NULL)
+    {
+      g_free (url);
+      url = g_strdup (rfl_provider_kind_get_default_url (kind));
+    }
+
+  rfl_secrets_lookup_async (provider, url, self->service_cancellable,
+                            lookup_key_cb, g_object_ref (self));
+}
+
+static void
+service_ready_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(RflApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+  RflService *service;
+
+  service = rfl_service_new_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (service == NULL)
+    {
+      g_warning ("The chat service could not start: %s", error->message);
+      self->service_error = g_steal_pointer (&error);
+      give_windows_service (self);
+      return;
+    }
+
+  self->service = service;
+  configure_provider (self);
+}
+
+static void
+stop_service (RflApplication *self)
+{
+  g_cancellable_cancel (self->service_cancellable);
+  g_clear_object (&self->service_cancellable);
+  g_clear_error (&self->service_error);
+
+  if (self->service != NULL)
+    {
+      rfl_service_shutdown (self->service);
+      g_clear_object (&self->service);
+    }
+}
+
+/* Opens the database of the data folder in the service thread, once setup
+ * made it; again when the wizard has run or the folder changed. */
+static void
+start_service (RflApplication *self)
+{
+  g_autofree char *data_dir_setting = NULL;
+  g_autofree char *data_dir = NULL;
+  g_autofree char *path = NULL;
+
+  stop_service (self);
+  self->service_cancellable = g_cancellable_new ();
+
+  if (!g_settings_get_boolean (self->settings, "setup-complete"))
+    return;
+
+  data_dir_setting = g_settings_get_string (self->settings, "data-dir");
+  data_dir = rfl_paths_dup_data_dir (data_dir_setting);
+  path = rfl_paths_dup_database_path (data_dir);
+
+  give_windows_service (self);
+  rfl_service_new_async (path, self->service_cancellable,
+                         service_ready_cb, g_object_ref (self));
+}
+
+static void
+settings_changed_cb (RflApplication *self,
+                     const char     *key)
+{
+  if (g_str_equal (key, "setup-complete"))
+    {
+      if (self->service == NULL && g_settings_get_boolean (self->settings, "setup-complete"))
+        start_service (self);
+    }
+  else if (g_str_equal (key, "data-dir"))
+    {
+      if (g_settings_get_boolean (self->settings, "setup-complete"))
+        start_service (self);
+    }
+  else if (g_str_equal (key, "provider") || g_str_equal (key, "ollama-url")
+           || g_str_equal (key, "provider-url") || g_str_equal (key, "model"))
+    configure_provider (self);
+}
+
 static void
 wizard_finished_cb (RflApplication *self)
 {
   RflWindow *window = find_main_window (self);
+
+  /* Setup may have made a new database: the chat opens it afresh. */
+  start_service (self);
 
   if (window != NULL)
     rfl_window_show_page (window, "chat");
@@ -194,8 +398,17 @@ app_wizard_cb (GSimpleAction *action,
   rfl_application_show_wizard (RFL_APPLICATION (user_data));
 }
 
+static void
+app_start_service_cb (GSimpleAction *action,
+                      GVariant      *parameter,
+                      gpointer       user_data)
+{
+  start_service (RFL_APPLICATION (user_data));
+}
+
 static const GActionEntry app_actions[] = {
   { .name = "quit", .activate = app_quit_cb },
+  { .name = "start-service", .activate = app_start_service_cb },
   { .name = "about", .activate = app_about_cb },
   { .name = "preferences", .activate = app_preferences_cb },
   { .name = "wizard", .activate = app_wizard_cb },
@@ -204,6 +417,7 @@ static const GActionEntry app_actions[] = {
 static void
 rfl_application_startup (GApplication *app)
 {
+  RflApplication *self = RFL_APPLICATION (app);
   GtkApplication *gtk_app = GTK_APPLICATION (app);
 
   G_APPLICATION_CLASS (rfl_application_parent_class)->startup (app);
@@ -218,6 +432,26 @@ rfl_application_startup (GApplication *app)
                                          (const char *[]) { "<Control>comma", NULL });
   gtk_application_set_accels_for_action (gtk_app, "window.close",
                                          (const char *[]) { "<Control>w", NULL });
+  gtk_application_set_accels_for_action (gtk_app, "win.new-chat",
+                                         (const char *[]) { "<Control>n", NULL });
+  gtk_application_set_accels_for_action (gtk_app, "win.search-conversations",
+                                         (const char *[]) { "<Control>k", NULL });
+
+  g_signal_connect_object (self->settings, "changed",
+                           G_CALLBACK (settings_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect (self, "window-added", G_CALLBACK (window_added_cb), NULL);
+  start_service (self);
+}
+
+static void
+rfl_application_shutdown (GApplication *app)
+{
+  RflApplication *self = RFL_APPLICATION (app);
+
+  /* Answers still streaming are kept as interrupted. */
+  stop_service (self);
+
+  G_APPLICATION_CLASS (rfl_application_parent_class)->shutdown (app);
 }
 
 static void
@@ -272,6 +506,7 @@ rfl_application_dispose (GObject *object)
 
   self->wizard = NULL;
   self->preferences = NULL;
+  stop_service (self);
 
   G_OBJECT_CLASS (rfl_application_parent_class)->dispose (object);
 }
@@ -296,6 +531,7 @@ rfl_application_class_init (RflApplicationClass *klass)
   object_class->finalize = rfl_application_finalize;
 
   app_class->startup = rfl_application_startup;
+  app_class->shutdown = rfl_application_shutdown;
   app_class->activate = rfl_application_activate;
   app_class->handle_local_options = rfl_application_handle_local_options;
 }

@@ -13,6 +13,9 @@
 #include "core/rfl-paths.h"
 #include "core/rfl-use-case.h"
 #include "llm/rfl-provider.h"
+#include "rfl-admin-page.h"
+#include "rfl-chat-page.h"
+#include "rfl-chat-sidebar.h"
 #include "store/rfl-database.h"
 
 struct _RflWindow
@@ -26,16 +29,22 @@ struct _RflWindow
   AdwToastOverlay      *toast_overlay;
   AdwLeaflet           *leaflet;
   GtkListBox           *sidebar;
+  RflChatSidebar       *chat_sidebar;
   GtkWidget            *content_box;
+  AdwHeaderBar         *content_header;
   GtkWidget            *back_button;
   AdwWindowTitle       *content_title;
   GtkMenuButton        *primary_menu_button;
   AdwViewStack         *stack;
+  GtkStack             *chat_stack;
+  RflChatPage          *chat_page;
   AdwActionRow         *provider_row;
   AdwActionRow         *model_row;
   AdwActionRow         *use_case_row;
   GtkWidget            *wizard_button;
   AdwActionRow         *tenants_row;
+  GtkStack             *administration_stack;
+  RflAdminPage         *admin_page;
   GtkSpinner           *tenants_spinner;
 };
 
@@ -205,10 +214,50 @@ refresh_tenant_count (RflWindow *self)
   g_task_run_in_thread (task, count_tenants_worker);
 }
 
+/* The chat needs setup first; until then its page says so. */
+static void
+update_chat_stack (RflWindow *self)
+{
+  gboolean complete = g_settings_get_boolean (self->settings, "setup-complete");
+
+  gtk_stack_set_visible_child_name (self->chat_stack, complete ? "chat" : "setup");
+}
+
+/* The chat page shows its conversation's title, and its controls, in the
+ * content's header while it is visible. */
+static void
+update_content_header (RflWindow *self)
+{
+  AdwViewStackPage *page;
+  gboolean chatting;
+
+  page = adw_view_stack_get_page (self->stack,
+                                  adw_view_stack_get_visible_child (self->stack));
+  chatting = g_strcmp0 (adw_view_stack_get_visible_child_name (self->stack), "chat") == 0
+             && g_str_equal (gtk_stack_get_visible_child_name (self->chat_stack), "chat")
+             && rfl_chat_page_get_ready (self->chat_page);
+
+  if (chatting)
+    adw_window_title_set_title (self->content_title,
+                                rfl_chat_page_get_title (self->chat_page));
+  else
+    adw_window_title_set_title (self->content_title,
+                                adw_view_stack_page_get_title (page));
+
+  gtk_widget_set_visible (rfl_chat_page_get_header_widget (self->chat_page), chatting);
+  rfl_chat_page_set_compact (self->chat_page, adw_leaflet_get_folded (self->leaflet));
+}
+
 static void
 settings_changed_cb (RflWindow  *self,
                      const char *key)
 {
+  if (g_str_equal (key, "setup-complete"))
+    {
+      update_chat_stack (self);
+      update_content_header (self);
+    }
+
   if (g_str_equal (key, "setup-complete") || g_str_equal (key, "data-dir"))
     refresh_tenant_count (self);
   else if (g_str_equal (key, "provider") || g_str_equal (key, "ollama-url")
@@ -249,22 +298,118 @@ sidebar_row_selected_cb (RflWindow     *self,
                          GtkListBoxRow *row)
 {
   const char *name;
-  AdwViewStackPage *page;
 
+  /* No row is selected while a conversation is: it is highlighted in the
+   * chat's part of the sidebar instead. */
   if (row == NULL)
     return;
 
   name = gtk_widget_get_name (GTK_WIDGET (row));
   adw_view_stack_set_visible_child_name (self->stack, name);
 
-  page = adw_view_stack_get_page (self->stack,
-                                  adw_view_stack_get_visible_child (self->stack));
-  adw_window_title_set_title (self->content_title,
-                              adw_view_stack_page_get_title (page));
+  if (g_str_equal (name, "chat"))
+    {
+      gint64 id = rfl_chat_page_get_conversation_id (self->chat_page);
+
+      if (id != 0 && rfl_chat_page_get_ready (self->chat_page))
+        {
+          rfl_chat_sidebar_select (self->chat_sidebar, id);
+          gtk_list_box_unselect_all (self->sidebar);
+        }
+    }
+  else
+    rfl_chat_sidebar_select (self->chat_sidebar, 0);
+
+  update_content_header (self);
 
   if (g_str_equal (name, "administration"))
     refresh_tenant_count (self);
 }
+
+/* A conversation chosen in the sidebar opens the chat. */
+static void
+show_chat (RflWindow *self)
+{
+  adw_view_stack_set_visible_child_name (self->stack, "chat");
+
+  if (rfl_chat_page_get_conversation_id (self->chat_page) != 0)
+    gtk_list_box_unselect_all (self->sidebar);
+  else
+    select_page (self, "chat");
+
+  update_content_header (self);
+}
+
+static void
+chat_sidebar_activated_cb (RflWindow *self)
+{
+  show_chat (self);
+  adw_leaflet_set_visible_child (self->leaflet, self->content_box);
+}
+
+static void
+chat_conversation_changed_cb (RflWindow *self)
+{
+  if (g_strcmp0 (adw_view_stack_get_visible_child_name (self->stack), "chat") == 0)
+    show_chat (self);
+}
+
+/* A double click on the conversation's title renames it. */
+static void
+title_pressed_cb (GtkGestureClick *gesture,
+                  int              n_press,
+                  double           x,
+                  double           y,
+                  RflWindow       *self)
+{
+  if (n_press != 2
+      || g_strcmp0 (adw_view_stack_get_visible_child_name (self->stack), "chat") != 0
+      || rfl_chat_page_get_conversation_id (self->chat_page) == 0)
+    return;
+
+  gtk_widget_activate_action (GTK_WIDGET (self->chat_page), "chat.rename", NULL);
+}
+
+static void
+chat_retry_service_cb (RflWindow *self)
+{
+  gtk_widget_activate_action (GTK_WIDGET (self), "app.start-service", NULL);
+}
+
+static void
+new_chat_action_cb (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  RflWindow *self = user_data;
+
+  if (!rfl_chat_page_get_ready (self->chat_page))
+    return;
+
+  rfl_chat_page_open_conversation (self->chat_page, 0);
+  show_chat (self);
+  adw_leaflet_set_visible_child (self->leaflet, self->content_box);
+}
+
+static void
+search_conversations_action_cb (GSimpleAction *action,
+                                GVariant      *parameter,
+                                gpointer       user_data)
+{
+  RflWindow *self = user_data;
+
+  if (!rfl_chat_page_get_ready (self->chat_page))
+    return;
+
+  adw_leaflet_set_visible_child (self->leaflet,
+                                 gtk_widget_get_parent (GTK_WIDGET (self->chat_sidebar)));
+  rfl_chat_page_focus_search (self->chat_page);
+}
+
+static const GActionEntry window_actions[] = {
+  { .name = "new-chat", .activate = new_chat_action_cb },
+  { .name = "search-conversations", .activate = search_conversations_action_cb },
+};
 
 static void
 sidebar_row_activated_cb (RflWindow     *self,
@@ -333,6 +478,7 @@ static void
 rfl_window_constructed (GObject *object)
 {
   RflWindow *self = RFL_WINDOW (object);
+  GtkGesture *gesture;
 
   G_OBJECT_CLASS (rfl_window_parent_class)->constructed (object);
 
@@ -351,8 +497,42 @@ rfl_window_constructed (GObject *object)
                            G_CALLBACK (settings_changed_cb), self,
                            G_CONNECT_SWAPPED);
 
+  rfl_chat_page_set_settings (self->chat_page, self->settings);
+  rfl_chat_page_set_sidebar (self->chat_page, self->chat_sidebar);
+  adw_header_bar_pack_end (self->content_header,
+                           rfl_chat_page_get_header_widget (self->chat_page));
+  g_signal_connect_object (self->chat_sidebar, "conversation-activated",
+                           G_CALLBACK (chat_sidebar_activated_cb), self,
+                           G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+  g_signal_connect_object (self->chat_sidebar, "new-chat",
+                           G_CALLBACK (chat_sidebar_activated_cb), self,
+                           G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+  g_signal_connect_object (self->chat_page, "notify::conversation-id",
+                           G_CALLBACK (chat_conversation_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->chat_page, "notify::title",
+                           G_CALLBACK (update_content_header), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->chat_page, "notify::ready",
+                           G_CALLBACK (update_content_header), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->leaflet, "notify::folded",
+                           G_CALLBACK (update_content_header), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->chat_page, "retry-service",
+                           G_CALLBACK (chat_retry_service_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), window_actions,
+                                   G_N_ELEMENTS (window_actions), self);
+
+  gesture = gtk_gesture_click_new ();
+  g_signal_connect (gesture, "pressed", G_CALLBACK (title_pressed_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->content_title), GTK_EVENT_CONTROLLER (gesture));
+
   update_setup_rows (self);
+  update_chat_stack (self);
   select_page (self, "chat");
+  update_content_header (self);
   refresh_tenant_count (self);
 
   if (g_getenv ("RFL_REPORT_FIRST_FRAME") != NULL)
@@ -444,21 +624,31 @@ rfl_window_class_init (RflWindowClass *klass)
                          G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  g_type_ensure (RFL_TYPE_ADMIN_PAGE);
+  g_type_ensure (RFL_TYPE_CHAT_PAGE);
+  g_type_ensure (RFL_TYPE_CHAT_SIDEBAR);
+
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_PREFIX "/ui/rfl-window.ui");
   gtk_widget_class_bind_template_child (widget_class, RflWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, leaflet);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, chat_sidebar);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, content_box);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, content_header);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, back_button);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, content_title);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, primary_menu_button);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, chat_stack);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, chat_page);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, provider_row);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, model_row);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, use_case_row);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, wizard_button);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, tenants_row);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, administration_stack);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, admin_page);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, tenants_spinner);
   gtk_widget_class_bind_template_callback (widget_class, sidebar_row_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, sidebar_row_activated_cb);
@@ -501,6 +691,43 @@ rfl_window_get_page (RflWindow *self)
   g_return_val_if_fail (RFL_IS_WINDOW (self), NULL);
 
   return adw_view_stack_get_visible_child_name (self->stack);
+}
+
+void
+rfl_window_set_service (RflWindow  *self,
+                        RflService *service)
+{
+  g_return_if_fail (RFL_IS_WINDOW (self));
+  g_return_if_fail (service == NULL || RFL_IS_SERVICE (service));
+
+  rfl_chat_page_set_service (self->chat_page, service);
+
+  /* The console acts as the current user; without the service the page
+   * keeps showing the tenant count. */
+  if (service != NULL)
+    rfl_admin_page_set_service (self->admin_page, service, (RflIdentity) {
+      g_settings_get_int64 (self->settings, "current-tenant-id"),
+      g_settings_get_int64 (self->settings, "current-user-id") });
+  gtk_stack_set_visible_child_name (self->administration_stack,
+                                    service != NULL ? "console" : "status");
+}
+
+void
+rfl_window_set_service_error (RflWindow    *self,
+                              const GError *error)
+{
+  g_return_if_fail (RFL_IS_WINDOW (self));
+  g_return_if_fail (error != NULL);
+
+  rfl_chat_page_set_service_error (self->chat_page, error);
+}
+
+RflChatPage *
+rfl_window_get_chat_page (RflWindow *self)
+{
+  g_return_val_if_fail (RFL_IS_WINDOW (self), NULL);
+
+  return self->chat_page;
 }
 
 void

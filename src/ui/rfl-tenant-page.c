@@ -1,0 +1,1187 @@
+/* rfl-tenant-page.c
+ *
+ * Copyright 2026 The Reflection authors
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include "rfl-tenant-page.h"
+
+#include <glib/gi18n.h>
+
+#include "rfl-usage-chart.h"
+
+struct _RflTenantPage
+{
+  GtkWidget       parent_instance;
+
+  RflService     *service;     /* owned */
+  RflIdentity     identity;
+  gint64          tenant_id;
+  char           *name;        /* owned */
+  char           *use_case;    /* owned */
+  char           *status;      /* owned */
+  guint           n_users;
+  guint           period;      /* days of usage shown */
+  const char     *audit_action; /* static: the audit filter, NULL for all */
+  GCancellable   *cancellable; /* owned: cancelled with a new tenant */
+
+  /* Template children. */
+  AdwViewStack   *stack;
+  AdwToastOverlay *toasts;
+};
+
+G_DEFINE_FINAL_TYPE (RflTenantPage, rfl_tenant_page, GTK_TYPE_WIDGET)
+
+enum { CHANGED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void reload (RflTenantPage *self);
+
+/* Calls ------------------------------------------------------------------ */
+
+typedef void (*DoneFunc) (RflTenantPage  *self,
+                          RflAdminResult *result);
+
+typedef struct
+{
+  GWeakRef  page;
+  DoneFunc  done;
+} Call;
+
+static void
+call_done_cb (GObject      *source,
+              GAsyncResult *res,
+              gpointer      user_data)
+{
+  Call *call = user_data;
+  g_autoptr(RflTenantPage) self = g_weak_ref_get (&call->page);
+  g_autoptr(RflAdminResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  result = rfl_service_admin_finish (RFL_SERVICE (source), res, &error);
+  if (self != NULL && result == NULL
+      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    adw_toast_overlay_add_toast (self->toasts, adw_toast_new (error->message));
+  else if (self != NULL && call->done != NULL)
+    call->done (self, result);
+
+  g_weak_ref_clear (&call->page);
+  g_free (call);
+}
+
+static void
+admin_call (RflTenantPage   *self,
+            RflAdminRequest *request,
+            DoneFunc         done)
+{
+  Call *call;
+
+  if (self->service == NULL)
+    return;
+
+  call = g_new0 (Call, 1);
+  g_weak_ref_init (&call->page, self);
+  call->done = done;
+  request->tenant_id = self->tenant_id;
+  rfl_service_admin_async (self->service, self->identity, request,
+                           self->cancellable, call_done_cb, call);
+}
+
+static void
+changed_done (RflTenantPage  *self,
+              RflAdminResult *result)
+{
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+static void
+reload_done (RflTenantPage  *self,
+             RflAdminResult *result)
+{
+  reload (self);
+}
+
+/* Building blocks -------------------------------------------------------- */
+
+/* Puts @group (and more) as the content of the view @name. */
+static GtkBox *
+replace_view (RflTenantPage *self,
+              const char    *name)
+{
+  GtkWidget *scrolled = adw_view_stack_get_child_by_name (self->stack, name);
+  GtkWidget *clamp = adw_clamp_new ();
+
+  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 860);
+  adw_clamp_set_tightening_threshold (ADW_CLAMP (clamp), 600);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 24);
+
+  gtk_widget_set_margin_top (box, 24);
+  gtk_widget_set_margin_bottom (box, 24);
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+  adw_clamp_set_child (ADW_CLAMP (clamp), box);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), clamp);
+  return GTK_BOX (box);
+}
+
+static GtkWidget *
+add_group (GtkBox     *box,
+           const char *title,
+           const char *description)
+{
+  GtkWidget *group = adw_preferences_group_new ();
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), title);
+  if (description != NULL)
+    adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group),
+                                           description);
+  gtk_box_append (box, group);
+  return group;
+}
+
+static GtkWidget *
+add_row (GtkWidget  *group,
+         const char *title,
+         const char *subtitle)
+{
+  GtkWidget *row = adw_action_row_new ();
+
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  if (subtitle != NULL)
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
+  return row;
+}
+
+static GtkWidget *
+new_button (const char *label,
+            const char *style)
+{
+  GtkWidget *button = gtk_button_new_with_mnemonic (label);
+
+  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+  if (style != NULL)
+    gtk_widget_add_css_class (button, style);
+  return button;
+}
+
+static char *
+format_ms (gint64 ms)
+{
+  g_autoptr(GDateTime) time = g_date_time_new_from_unix_local (ms / 1000);
+
+  return g_date_time_format (time, "%Y-%m-%d %H:%M");
+}
+
+/* Confirmation ----------------------------------------------------------- */
+
+typedef struct
+{
+  RflTenantPage   *self;      /* a reference */
+  RflAdminRequest  request;
+  DoneFunc         done;
+} Pending;
+
+static void
+confirm_response_cb (AdwMessageDialog *dialog,
+                     const char       *response,
+                     Pending          *pending)
+{
+  if (g_str_equal (response, "confirm"))
+    admin_call (pending->self, &pending->request, pending->done);
+
+  g_object_unref (pending->self);
+  g_free (pending);
+}
+
+/* Asks before a destructive change (suspend, delete, revoke). */
+static void
+confirm (RflTenantPage         *self,
+         const char            *heading,
+         const char            *body,
+         const char            *action,
+         const RflAdminRequest *request,
+         DoneFunc               done)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *dialog;
+  Pending *pending = g_new0 (Pending, 1);
+
+  pending->self = g_object_ref (self);
+  pending->request = *request;
+  pending->done = done;
+
+  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   heading, body);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "confirm", action, NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog),
+                                              "confirm",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_signal_connect (dialog, "response", G_CALLBACK (confirm_response_cb), pending);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Overview --------------------------------------------------------------- */
+
+static void
+suspend_clicked_cb (GtkButton     *button,
+                    RflTenantPage *self)
+{
+  RflAdminRequest request = { 0 };
+  g_autofree char *body = NULL;
+
+  if (g_strcmp0 (self->status, "suspended") == 0)
+    {
+      request.op = RFL_ADMIN_RESUME_TENANT;
+      admin_call (self, &request, changed_done);
+      return;
+    }
+
+  request.op = RFL_ADMIN_SUSPEND_TENANT;
+  body = g_strdup_printf (_("Its users can no longer sign in and its API keys "
+                            "stop working until “%s” is resumed."), self->name);
+  confirm (self, _("Suspend Tenant?"), body, _("_Suspend"), &request,
+           changed_done);
+}
+
+static void
+delete_clicked_cb (GtkButton     *button,
+                   RflTenantPage *self)
+{
+  RflAdminRequest request = { RFL_ADMIN_DELETE_TENANT };
+  g_autofree char *body = NULL;
+
+  body = g_strdup_printf (_("“%s” stops working at once. Its data is kept "
+                            "until it is purged."), self->name);
+  confirm (self, _("Delete Tenant?"), body, _("_Delete"), &request,
+           changed_done);
+}
+
+static const char *
+status_label (const char *status)
+{
+  if (g_strcmp0 (status, "suspended") == 0)
+    return _("Suspended");
+  if (g_strcmp0 (status, "deleted") == 0)
+    return _("Deleted, kept until purged");
+  return _("Active");
+}
+
+static const char * const use_cases[] = {
+  "healthcare", "business", "privacy", "custom",
+};
+
+static void
+name_apply_cb (AdwEntryRow   *row,
+               RflTenantPage *self)
+{
+  RflAdminRequest request = { RFL_ADMIN_UPDATE_TENANT };
+
+  request.name = gtk_editable_get_text (GTK_EDITABLE (row));
+  admin_call (self, &request, changed_done);
+}
+
+static void
+use_case_changed_cb (AdwComboRow   *row,
+                     GParamSpec    *pspec,
+                     RflTenantPage *self)
+{
+  RflAdminRequest request = { RFL_ADMIN_UPDATE_TENANT };
+  guint selected = adw_combo_row_get_selected (row);
+
+  if (selected >= G_N_ELEMENTS (use_cases)
+      || g_strcmp0 (use_cases[selected], self->use_case) == 0)
+    return;
+
+  request.use_case = use_cases[selected];
+  admin_call (self, &request, changed_done);
+}
+
+static void
+show_overview (RflTenantPage *self)
+{
+  GtkBox *box = replace_view (self, "overview");
+  GtkWidget *group = add_group (box, self->name, NULL);
+  g_autofree char *users = g_strdup_printf ("%u", self->n_users);
+  const char * const use_case_titles[] = { _("Healthcare"), _("Business"),
+                                           _("Privacy"), _("Custom"), NULL };
+  GtkWidget *row, *button;
+
+  row = adw_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Name"));
+  gtk_editable_set_text (GTK_EDITABLE (row), self->name);
+  adw_entry_row_set_show_apply_button (ADW_ENTRY_ROW (row), TRUE);
+  gtk_widget_set_name (row, "tenant-name");
+  g_signal_connect (row, "apply", G_CALLBACK (name_apply_cb), self);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
+
+  row = adw_combo_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Use case"));
+  adw_combo_row_set_model (ADW_COMBO_ROW (row),
+                           G_LIST_MODEL (gtk_string_list_new (use_case_titles)));
+  for (guint i = 0; i < G_N_ELEMENTS (use_cases); i++)
+    if (g_strcmp0 (self->use_case, use_cases[i]) == 0)
+      adw_combo_row_set_selected (ADW_COMBO_ROW (row), i);
+  g_signal_connect (row, "notify::selected", G_CALLBACK (use_case_changed_cb), self);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
+
+  add_row (group, _("Status"), status_label (self->status));
+  add_row (group, _("Users"), users);
+
+  if (g_strcmp0 (self->status, "deleted") == 0)
+    return;
+
+  group = add_group (box, _("Access"), NULL);
+  if (g_strcmp0 (self->status, "suspended") == 0)
+    {
+      row = add_row (group, _("Resume Tenant"),
+                     _("Its users and API keys work again."));
+      button = new_button (_("_Resume"), NULL);
+    }
+  else
+    {
+      row = add_row (group, _("Suspend Tenant"),
+                     _("Its users and API keys stop working until resumed."));
+      button = new_button (_("_Suspend…"), "destructive-action");
+    }
+  gtk_widget_set_name (button, "suspend-button");
+  g_signal_connect (button, "clicked", G_CALLBACK (suspend_clicked_cb), self);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+
+  row = add_row (group, _("Delete Tenant"),
+                 _("Its data is kept until it is purged."));
+  button = new_button (_("_Delete…"), "destructive-action");
+  gtk_widget_set_name (button, "delete-button");
+  g_signal_connect (button, "clicked", G_CALLBACK (delete_clicked_cb), self);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+}
+
+/* Users ------------------------------------------------------------------ */
+
+static const char *
+role_label (RflRole role)
+{
+  switch (role)
+    {
+    case RFL_ROLE_SYSTEM_ADMIN:
+      return _("System administrator");
+    case RFL_ROLE_TENANT_ADMIN:
+      return _("Administrator");
+    case RFL_ROLE_MEMBER:
+    default:
+      return _("Member");
+    }
+}
+
+static void
+add_user_clicked_cb (GtkButton     *button,
+                     RflTenantPage *self)
+{
+  GtkWidget **fields = g_object_get_data (G_OBJECT (button), "fields");
+  RflAdminRequest request = { RFL_ADMIN_CREATE_USER };
+
+  request.email = gtk_editable_get_text (GTK_EDITABLE (fields[0]));
+  request.name = gtk_editable_get_text (GTK_EDITABLE (fields[1]));
+  request.password = gtk_editable_get_text (GTK_EDITABLE (fields[2]));
+  request.role = adw_combo_row_get_selected (ADW_COMBO_ROW (fields[3])) == 1
+                 ? RFL_ROLE_TENANT_ADMIN : RFL_ROLE_MEMBER;
+  admin_call (self, &request, reload_done);
+}
+
+static void
+role_changed_cb (GtkDropDown   *dropdown,
+                 GParamSpec    *pspec,
+                 RflTenantPage *self)
+{
+  RflAdminRequest request = { RFL_ADMIN_SET_ROLE };
+
+  request.target_id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (dropdown),
+                                                           "user-id"));
+  request.role = gtk_drop_down_get_selected (dropdown) == 1
+                 ? RFL_ROLE_TENANT_ADMIN : RFL_ROLE_MEMBER;
+  admin_call (self, &request, reload_done);
+}
+
+static void
+reset_response_cb (AdwMessageDialog *dialog,
+                   const char       *response,
+                   RflTenantPage    *self)
+{
+  RflAdminRequest request = { RFL_ADMIN_RESET_PASSWORD };
+  GtkWidget *entry = adw_message_dialog_get_extra_child (dialog);
+
+  if (!g_str_equal (response, "reset"))
+    return;
+
+  request.target_id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (dialog),
+                                                           "user-id"));
+  request.password = gtk_editable_get_text (GTK_EDITABLE (entry));
+  admin_call (self, &request, reload_done);
+}
+
+static void
+reset_clicked_cb (GtkButton     *button,
+                  RflTenantPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *dialog, *entry;
+
+  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   _("Reset Password?"),
+                                   _("The user signs in with the new password "
+                                     "from now on. Use at least 8 characters."));
+  entry = gtk_password_entry_new ();
+  gtk_password_entry_set_show_peek_icon (GTK_PASSWORD_ENTRY (entry), TRUE);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "reset", _("_Reset Password"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog),
+                                              "reset", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data (G_OBJECT (dialog), "user-id",
+                     g_object_get_data (G_OBJECT (button), "user-id"));
+  g_signal_connect_object (dialog, "response", G_CALLBACK (reset_response_cb),
+                           self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+add_user_form (RflTenantPage *self,
+               GtkBox        *box)
+{
+  GtkWidget *group = add_group (box, _("New User"), NULL);
+  GtkWidget **fields = g_new0 (GtkWidget *, 4);
+  const char * const roles[] = { _("Member"), _("Administrator"), NULL };
+  GtkWidget *button;
+
+  fields[0] = adw_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (fields[0]), _("E-mail"));
+  fields[1] = adw_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (fields[1]), _("Name"));
+  fields[2] = adw_password_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (fields[2]), _("Password"));
+  fields[3] = adw_combo_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (fields[3]), _("Role"));
+  adw_combo_row_set_model (ADW_COMBO_ROW (fields[3]),
+                           G_LIST_MODEL (gtk_string_list_new (roles)));
+  for (guint i = 0; i < 4; i++)
+    adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), fields[i]);
+
+  button = new_button (_("_Add User"), "suggested-action");
+  gtk_widget_set_name (button, "add-user-button");
+  gtk_widget_set_halign (button, GTK_ALIGN_END);
+  g_object_set_data_full (G_OBJECT (button), "fields", fields, g_free);
+  g_signal_connect (button, "clicked", G_CALLBACK (add_user_clicked_cb), self);
+  gtk_box_append (box, button);
+}
+
+static void
+users_done (RflTenantPage  *self,
+            RflAdminResult *result)
+{
+  GtkBox *box = replace_view (self, "users");
+  const char * const roles[] = { _("Member"), _("Administrator"), NULL };
+  GtkWidget *group = add_group (box, _("Users"), NULL);
+
+  for (guint i = 0; i < result->items->len; i++)
+    {
+      RflAdminUser *user = g_ptr_array_index (result->items, i);
+      gpointer id = GSIZE_TO_POINTER ((gsize) user->id);
+      GtkWidget *row, *button;
+
+      row = add_row (group, *user->display_name != '\0' ? user->display_name
+                                                        : user->email,
+                     user->email);
+      if (user->role == RFL_ROLE_SYSTEM_ADMIN || user->id == self->identity.user_id)
+        {
+          GtkWidget *label = gtk_label_new (role_label (user->role));
+
+          gtk_widget_add_css_class (label, "dim-label");
+          adw_action_row_add_suffix (ADW_ACTION_ROW (row), label);
+        }
+      else
+        {
+          GtkWidget *dropdown = gtk_drop_down_new_from_strings (roles);
+
+          gtk_widget_set_valign (dropdown, GTK_ALIGN_CENTER);
+          gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown),
+                                      user->role == RFL_ROLE_TENANT_ADMIN ? 1 : 0);
+          g_object_set_data (G_OBJECT (dropdown), "user-id", id);
+          g_signal_connect (dropdown, "notify::selected",
+                            G_CALLBACK (role_changed_cb), self);
+          adw_action_row_add_suffix (ADW_ACTION_ROW (row), dropdown);
+        }
+
+      button = gtk_button_new_from_icon_name ("dialog-password-symbolic");
+      gtk_widget_set_tooltip_text (button, _("Reset Password…"));
+      gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+      gtk_widget_add_css_class (button, "flat");
+      g_object_set_data (G_OBJECT (button), "user-id", id);
+      g_signal_connect (button, "clicked", G_CALLBACK (reset_clicked_cb), self);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+    }
+
+  add_user_form (self, box);
+}
+
+/* API keys --------------------------------------------------------------- */
+
+static void
+copy_key_response_cb (AdwMessageDialog *dialog,
+                      const char       *response,
+                      gpointer          user_data)
+{
+  const char *secret = g_object_get_data (G_OBJECT (dialog), "secret");
+
+  if (g_str_equal (response, "copy"))
+    gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (dialog)),
+                            secret);
+}
+
+static void
+key_created_done (RflTenantPage  *self,
+                  RflAdminResult *result)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *dialog, *label;
+
+  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   _("API Key Created"),
+                                   _("Copy the key now: it is shown only "
+                                     "once and cannot be seen again."));
+  label = gtk_label_new (result->secret);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_CHAR);
+  gtk_widget_add_css_class (label, "monospace");
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), label);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "copy", _("_Copy"),
+                                    "close", _("_Done"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog),
+                                              "copy", ADW_RESPONSE_SUGGESTED);
+  g_object_set_data_full (G_OBJECT (dialog), "secret",
+                          g_strdup (result->secret), g_free);
+  g_signal_connect (dialog, "response", G_CALLBACK (copy_key_response_cb), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+  reload (self);
+}
+
+static void
+new_key_clicked_cb (GtkButton     *button,
+                    RflTenantPage *self)
+{
+  GtkEntry *entry = g_object_get_data (G_OBJECT (button), "entry");
+  RflAdminRequest request = { RFL_ADMIN_CREATE_API_KEY };
+
+  request.name = gtk_editable_get_text (GTK_EDITABLE (entry));
+  request.scopes = RFL_API_SCOPE_CHAT;
+  admin_call (self, &request, key_created_done);
+}
+
+static void
+revoke_clicked_cb (GtkButton     *button,
+                   RflTenantPage *self)
+{
+  RflAdminRequest request = { RFL_ADMIN_REVOKE_API_KEY };
+
+  request.target_id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (button),
+                                                           "key-id"));
+  confirm (self, _("Revoke API Key?"),
+           _("Programs using this key are refused from now on."),
+           _("_Revoke"), &request, reload_done);
+}
+
+static void
+keys_done (RflTenantPage  *self,
+           RflAdminResult *result)
+{
+  GtkBox *box = replace_view (self, "api-keys");
+  GtkWidget *group, *row, *entry, *button;
+
+  group = add_group (box, _("New API Key"),
+                     _("A key lets a program chat as this tenant."));
+  entry = adw_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (entry), _("Name"));
+  gtk_editable_set_text (GTK_EDITABLE (entry), _("Website"));
+  button = new_button (_("C_reate"), "suggested-action");
+  g_object_set_data (G_OBJECT (button), "entry", entry);
+  g_signal_connect (button, "clicked", G_CALLBACK (new_key_clicked_cb), self);
+  adw_entry_row_add_suffix (ADW_ENTRY_ROW (entry), button);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), entry);
+
+  group = add_group (box, _("API Keys"), NULL);
+  if (result->items->len == 0)
+    add_row (group, _("No API keys yet"), NULL);
+  for (guint i = 0; i < result->items->len; i++)
+    {
+      RflApiKey *key = g_ptr_array_index (result->items, i);
+      g_autofree char *created = format_ms (key->created_at);
+      g_autofree char *scopes = rfl_api_scopes_to_string (key->scopes);
+      g_autofree char *subtitle = NULL;
+
+      if (key->revoked_at != 0)
+        {
+          g_autofree char *revoked = format_ms (key->revoked_at);
+
+          subtitle = g_strdup_printf (_("%s… · %s · revoked %s"), key->prefix,
+                                      scopes, revoked);
+        }
+      else
+        subtitle = g_strdup_printf (_("%s… · %s · created %s"), key->prefix,
+                                    scopes, created);
+      row = add_row (group, key->name, subtitle);
+      if (key->revoked_at == 0)
+        {
+          button = new_button (_("_Revoke…"), NULL);
+          g_object_set_data (G_OBJECT (button), "key-id",
+                             GSIZE_TO_POINTER ((gsize) key->id));
+          g_signal_connect (button, "clicked", G_CALLBACK (revoke_clicked_cb), self);
+          adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+        }
+    }
+}
+
+/* Quotas ----------------------------------------------------------------- */
+
+static GtkWidget *
+add_spin_row (GtkWidget  *group,
+              const char *title,
+              const char *subtitle,
+              guint64     value,
+              const char *name)
+{
+  GtkWidget *row = add_row (group, title, subtitle);
+  GtkWidget *spin = gtk_spin_button_new_with_range (0, 1e12, 1000);
+
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), (double) value);
+  gtk_widget_set_valign (spin, GTK_ALIGN_CENTER);
+  gtk_widget_set_name (spin, name);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), spin);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), spin);
+  return spin;
+}
+
+static void
+save_quotas_clicked_cb (GtkButton     *button,
+                        RflTenantPage *self)
+{
+  GtkSpinButton **spins = g_object_get_data (G_OBJECT (button), "spins");
+  RflAdminRequest request = { RFL_ADMIN_SET_QUOTAS };
+
+  request.limits.requests_per_minute = gtk_spin_button_get_value_as_int (spins[0]);
+  request.limits.tokens_per_day = (guint64) gtk_spin_button_get_value (spins[1]);
+  request.limits.tokens_per_month = (guint64) gtk_spin_button_get_value (spins[2]);
+  request.limits.max_concurrent = gtk_spin_button_get_value_as_int (spins[3]);
+  admin_call (self, &request, reload_done);
+}
+
+static char *
+used_line (guint64     used,
+           guint64     limit,
+           const char *resets)
+{
+  g_autofree char *used_text = g_strdup_printf ("%" G_GUINT64_FORMAT, used);
+  g_autofree char *limit_text = g_strdup_printf ("%" G_GUINT64_FORMAT, limit);
+
+  if (limit == 0)
+    return g_strdup_printf (_("%s used, no limit"), used_text);
+  /* Translators: tokens used / the limit, and when the count starts again */
+  return g_strdup_printf (_("%s / %s used, resets %s"), used_text, limit_text,
+                          resets);
+}
+
+static void
+quotas_done (RflTenantPage  *self,
+             RflAdminResult *result)
+{
+  GtkBox *box = replace_view (self, "quotas");
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) today = g_date_time_new_utc (g_date_time_get_year (now),
+                                                    g_date_time_get_month (now),
+                                                    g_date_time_get_day_of_month (now),
+                                                    0, 0, 0);
+  g_autoptr(GDateTime) tomorrow = g_date_time_add_days (today, 1);
+  g_autoptr(GDateTime) first = g_date_time_add_days (today,
+                                                     1 - g_date_time_get_day_of_month (today));
+  g_autoptr(GDateTime) month = g_date_time_add_months (first, 1);
+  g_autofree char *day_reset = g_date_time_format (tomorrow, "%Y-%m-%d 00:00 UTC");
+  g_autofree char *month_reset = g_date_time_format (month, "%Y-%m-%d 00:00 UTC");
+  g_autofree char *day_line = used_line (result->day_used,
+                                         result->limits.tokens_per_day, day_reset);
+  g_autofree char *month_line = used_line (result->month_used,
+                                           result->limits.tokens_per_month,
+                                           month_reset);
+  GtkSpinButton **spins = g_new0 (GtkSpinButton *, 4);
+  GtkWidget *group, *button;
+
+  group = add_group (box, _("Quotas"), _("0 means unlimited."));
+  spins[0] = GTK_SPIN_BUTTON (add_spin_row (group, _("Requests per minute"), NULL,
+                                            result->limits.requests_per_minute,
+                                            "requests-per-minute"));
+  gtk_spin_button_set_increments (spins[0], 1, 10);
+  spins[1] = GTK_SPIN_BUTTON (add_spin_row (group, _("Tokens per day"), day_line,
+                                            result->limits.tokens_per_day,
+                                            "tokens-per-day"));
+  spins[2] = GTK_SPIN_BUTTON (add_spin_row (group, _("Tokens per month"),
+                                            month_line,
+                                            result->limits.tokens_per_month,
+                                            "tokens-per-month"));
+  spins[3] = GTK_SPIN_BUTTON (add_spin_row (group, _("Concurrent requests"), NULL,
+                                            result->limits.max_concurrent,
+                                            "max-concurrent"));
+  gtk_spin_button_set_increments (spins[3], 1, 10);
+
+  button = new_button (_("_Save Quotas"), "suggested-action");
+  gtk_widget_set_halign (button, GTK_ALIGN_END);
+  g_object_set_data_full (G_OBJECT (button), "spins", spins, g_free);
+  g_signal_connect (button, "clicked", G_CALLBACK (save_quotas_clicked_cb), self);
+  gtk_box_append (box, button);
+}
+
+/* Tools ------------------------------------------------------------------ */
+
+static gboolean
+tool_is_dangerous (const char *tool)
+{
+  return g_str_equal (tool, "file_read") || g_str_equal (tool, "shell_run")
+         || g_str_equal (tool, "web_fetch") || g_str_equal (tool, "web_search");
+}
+
+static void
+tool_switch_cb (GtkSwitch     *sw,
+                GParamSpec    *pspec,
+                RflTenantPage *self)
+{
+  RflAdminRequest request = { RFL_ADMIN_SET_TOOL };
+
+  request.name = gtk_widget_get_name (GTK_WIDGET (sw));
+  request.enabled = gtk_switch_get_active (sw);
+  admin_call (self, &request, NULL);
+}
+
+static void
+tools_done (RflTenantPage  *self,
+            RflAdminResult *result)
+{
+  GtkBox *box = replace_view (self, "tools");
+  GtkWidget *group = add_group (box, _("Tools"),
+                                _("What the assistant may use for this tenant."));
+
+  for (guint i = 0; i < result->items->len; i++)
+    {
+      RflToolPermission *tool = g_ptr_array_index (result->items, i);
+      GtkWidget *row, *sw;
+
+      row = add_row (group, tool->tool,
+                     tool_is_dangerous (tool->tool)
+                       ? _("⚠ Reaches files, programs or the internet: enable "
+                           "only for trusted users")
+                       : NULL);
+      sw = gtk_switch_new ();
+      gtk_widget_set_name (sw, tool->tool);
+      gtk_widget_set_valign (sw, GTK_ALIGN_CENTER);
+      gtk_switch_set_active (GTK_SWITCH (sw), tool->enabled);
+      g_signal_connect (sw, "notify::active", G_CALLBACK (tool_switch_cb), self);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), sw);
+      adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), sw);
+    }
+}
+
+/* Audit ------------------------------------------------------------------ */
+
+static const char * const audit_actions[] = {
+  "tenant_created", "tenant_updated", "tenant_suspended", "tenant_resumed",
+  "tenant_deleted", "user_created", "user_role_changed",
+  "user_password_reset", "api_key_created", "api_key_revoked",
+  "quota_changed", "tool_enabled", "tool_disabled", "login",
+  "failed_login", "logout",
+};
+
+static void load_audit (RflTenantPage *self);
+
+static void
+audit_filter_cb (GtkDropDown   *dropdown,
+                 GParamSpec    *pspec,
+                 RflTenantPage *self)
+{
+  guint selected = gtk_drop_down_get_selected (dropdown);
+
+  self->audit_action = selected == 0 || selected > G_N_ELEMENTS (audit_actions)
+                       ? NULL : audit_actions[selected - 1];
+  load_audit (self);
+}
+
+static void
+audit_done (RflTenantPage  *self,
+            RflAdminResult *result)
+{
+  GtkBox *box = replace_view (self, "audit");
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) labels = NULL;
+  GtkWidget *header, *dropdown, *group;
+  guint selected = 0;
+
+  g_strv_builder_add (builder, _("All actions"));
+  for (guint i = 0; i < G_N_ELEMENTS (audit_actions); i++)
+    {
+      g_strv_builder_add (builder, audit_actions[i]);
+      if (g_strcmp0 (self->audit_action, audit_actions[i]) == 0)
+        selected = i + 1;
+    }
+  labels = g_strv_builder_end (builder);
+
+  header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  gtk_box_append (GTK_BOX (header), gtk_label_new (_("Action")));
+  dropdown = gtk_drop_down_new_from_strings ((const char * const *) labels);
+  gtk_widget_set_name (dropdown, "audit-filter");
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), selected);
+  g_signal_connect (dropdown, "notify::selected", G_CALLBACK (audit_filter_cb), self);
+  gtk_box_append (GTK_BOX (header), dropdown);
+  gtk_box_append (box, header);
+
+  group = add_group (box, _("Audit Log"), _("Newest first, at most 1000 entries."));
+  if (result->items->len == 0)
+    add_row (group, _("Nothing recorded yet"), NULL);
+  for (guint i = 0; i < result->items->len; i++)
+    {
+      RflAuditEntry *entry = g_ptr_array_index (result->items, i);
+      g_autofree char *time = format_ms (entry->created_at);
+      g_autoptr(GString) subtitle = g_string_new (time);
+
+      if (entry->actor_user_id != 0 || entry->actor_api_key_id != 0)
+        {
+          g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                                 entry->actor_user_id != 0
+                                                 ? entry->actor_user_id
+                                                 : entry->actor_api_key_id);
+
+          g_string_append (subtitle, " · ");
+          g_string_append_printf (subtitle, entry->actor_user_id != 0
+                                            ? _("by user %s")
+                                            : _("by API key %s"), id);
+        }
+      if (entry->target != NULL)
+        g_string_append_printf (subtitle, " · %s", entry->target);
+      add_row (group, entry->action, subtitle->str);
+    }
+}
+
+static void
+load_audit (RflTenantPage *self)
+{
+  RflAdminRequest request = { RFL_ADMIN_LIST_AUDIT };
+
+  request.name = self->audit_action;
+  admin_call (self, &request, audit_done);
+}
+
+/* Usage ------------------------------------------------------------------ */
+
+static const guint periods[] = { 7, 30, 90 };
+
+/* Turns the sums into one value per day and model, for the charts. */
+static void
+fill_chart (RflUsageChart *chart,
+            GPtrArray     *sums,
+            GStrv          days,
+            GStrv          models,
+            gboolean       calls,
+            GString       *summary)
+{
+  guint n_days = g_strv_length (days);
+  guint n_models = g_strv_length (models);
+  g_autofree double *values = g_new0 (double, MAX (1, n_days * n_models));
+  double total = 0;
+
+  for (guint i = 0; i < sums->len; i++)
+    {
+      RflUsageSum *sum = g_ptr_array_index (sums, i);
+      int d = -1, m = -1;
+
+      for (guint j = 0; j < n_days && d < 0; j++)
+        if (g_str_equal (days[j], sum->day))
+          d = j;
+      for (guint j = 0; j < n_models && m < 0; j++)
+        if (g_str_equal (models[j], sum->model))
+          m = j;
+      if (d >= 0 && m >= 0)
+        {
+          double value = calls ? sum->n_calls : sum->tokens_in + sum->tokens_out;
+
+          values[d * n_models + m] += value;
+          total += value;
+        }
+    }
+
+  rfl_usage_chart_set_data (chart, (const char * const *) days,
+                            (const char * const *) models, values);
+  for (guint m = 0; m < n_models; m++)
+    {
+      double model_total = 0;
+
+      for (guint d = 0; d < n_days; d++)
+        model_total += values[d * n_models + m];
+      GdkRGBA color;
+      g_autofree char *hex = NULL;
+      g_autofree char *escaped = g_markup_escape_text (models[m], -1);
+
+      rfl_usage_chart_get_color (m, &color);
+      hex = g_strdup_printf ("#%02x%02x%02x", (int) (color.red * 255),
+                             (int) (color.green * 255), (int) (color.blue * 255));
+      g_string_append_printf (summary, "<span foreground=\"%s\">■</span> %s\n"
+                              "    %.0f\n", hex, escaped, model_total);
+    }
+  g_string_append_printf (summary, "<b>%s</b> %.0f", _("Total:"), total);
+}
+
+/* The numbers beside a chart are what a screen reader says for it. */
+static void
+set_accessible_summary (GtkWidget  *chart,
+                        const char *markup)
+{
+  g_autofree char *plain = NULL;
+
+  if (!pango_parse_markup (markup, -1, 0, NULL, &plain, NULL, NULL))
+    return;
+  gtk_accessible_update_property (GTK_ACCESSIBLE (chart),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, plain, -1);
+}
+
+static GtkWidget *
+add_chart (GtkBox     *box,
+           const char *title,
+           GtkWidget **out_summary)
+{
+  GtkWidget *group = add_group (box, title, NULL);
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 18);
+  GtkWidget *chart = rfl_usage_chart_new ();
+  GtkWidget *summary = gtk_label_new (NULL);
+
+  gtk_widget_set_hexpand (chart, TRUE);
+  gtk_widget_set_size_request (chart, -1, 220);
+  gtk_label_set_xalign (GTK_LABEL (summary), 0);
+  gtk_label_set_yalign (GTK_LABEL (summary), 0);
+  gtk_label_set_selectable (GTK_LABEL (summary), TRUE);
+  gtk_widget_add_css_class (summary, "numeric");
+  gtk_widget_set_size_request (summary, 170, -1);
+  gtk_box_append (GTK_BOX (row), chart);
+  gtk_box_append (GTK_BOX (row), summary);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
+  *out_summary = summary;
+  return chart;
+}
+
+static void load_usage (RflTenantPage *self);
+
+static void
+period_changed_cb (GtkDropDown   *dropdown,
+                   GParamSpec    *pspec,
+                   RflTenantPage *self)
+{
+  self->period = periods[MIN (gtk_drop_down_get_selected (dropdown),
+                              G_N_ELEMENTS (periods) - 1)];
+  load_usage (self);
+}
+
+static void
+usage_done (RflTenantPage  *self,
+            RflAdminResult *result)
+{
+  GtkBox *box = replace_view (self, "usage");
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GStrvBuilder) days_builder = g_strv_builder_new ();
+  g_autoptr(GStrvBuilder) models_builder = g_strv_builder_new ();
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_auto(GStrv) days = NULL;
+  g_auto(GStrv) models = NULL;
+  g_autoptr(GString) tokens_text = g_string_new (NULL);
+  g_autoptr(GString) calls_text = g_string_new (NULL);
+  const char * const labels[] = { _("Last 7 days"), _("Last 30 days"),
+                                  _("Last 90 days"), NULL };
+  GtkWidget *dropdown, *chart, *summary, *header;
+  guint selected = 0;
+
+  for (int i = self->period - 1; i >= 0; i--)
+    {
+      g_autoptr(GDateTime) day = g_date_time_add_days (now, -i);
+      g_autofree char *text = g_date_time_format (day, "%Y-%m-%d");
+
+      g_strv_builder_add (days_builder, text);
+    }
+  days = g_strv_builder_end (days_builder);
+
+  for (guint i = 0; i < result->items->len; i++)
+    {
+      RflUsageSum *sum = g_ptr_array_index (result->items, i);
+
+      if (g_hash_table_add (seen, sum->model))
+        g_strv_builder_add (models_builder, sum->model);
+    }
+  models = g_strv_builder_end (models_builder);
+
+  header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  gtk_box_append (GTK_BOX (header), gtk_label_new (_("Period")));
+  dropdown = gtk_drop_down_new_from_strings (labels);
+  for (guint i = 0; i < G_N_ELEMENTS (periods); i++)
+    if (periods[i] == self->period)
+      selected = i;
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), selected);
+  g_signal_connect (dropdown, "notify::selected", G_CALLBACK (period_changed_cb), self);
+  gtk_box_append (GTK_BOX (header), dropdown);
+  gtk_box_append (box, header);
+
+  chart = add_chart (box, _("Tokens per Day by Model"), &summary);
+  fill_chart (RFL_USAGE_CHART (chart), result->items, days, models, FALSE,
+              tokens_text);
+  gtk_label_set_markup (GTK_LABEL (summary), tokens_text->str);
+  set_accessible_summary (chart, tokens_text->str);
+
+  chart = add_chart (box, _("Requests per Day"), &summary);
+  fill_chart (RFL_USAGE_CHART (chart), result->items, days, models, TRUE,
+              calls_text);
+  gtk_label_set_markup (GTK_LABEL (summary), calls_text->str);
+  set_accessible_summary (chart, calls_text->str);
+
+  add_group (box, _("Rejections"),
+             _("Requests refused by a quota are not recorded yet, so there "
+               "is no chart of them."));
+}
+
+static void
+load_usage (RflTenantPage *self)
+{
+  RflAdminRequest request = { RFL_ADMIN_SUM_USAGE };
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) today = g_date_time_new_utc (g_date_time_get_year (now),
+                                                    g_date_time_get_month (now),
+                                                    g_date_time_get_day_of_month (now),
+                                                    0, 0, 0);
+  g_autoptr(GDateTime) since = g_date_time_add_days (today, 1 - (int) self->period);
+
+  request.since = g_date_time_to_unix (since) * 1000;
+  admin_call (self, &request, usage_done);
+}
+
+/* Loading ---------------------------------------------------------------- */
+
+static void
+reload (RflTenantPage *self)
+{
+  RflAdminRequest request = { 0 };
+
+  show_overview (self);
+  load_usage (self);
+
+  request.op = RFL_ADMIN_LIST_USERS;
+  admin_call (self, &request, users_done);
+  request.op = RFL_ADMIN_LIST_API_KEYS;
+  admin_call (self, &request, keys_done);
+  request.op = RFL_ADMIN_GET_QUOTAS;
+  admin_call (self, &request, quotas_done);
+  request.op = RFL_ADMIN_LIST_TOOLS;
+  admin_call (self, &request, tools_done);
+  load_audit (self);
+}
+
+void
+rfl_tenant_page_set_tenant (RflTenantPage        *self,
+                            RflService           *service,
+                            RflIdentity           identity,
+                            const RflAdminTenant *tenant)
+{
+  g_return_if_fail (RFL_IS_TENANT_PAGE (self));
+  g_return_if_fail (tenant != NULL);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+
+  g_set_object (&self->service, service);
+  self->identity = identity;
+  self->tenant_id = tenant->id;
+  g_free (self->name);
+  self->name = g_strdup (tenant->name);
+  g_free (self->use_case);
+  self->use_case = g_strdup (tenant->use_case);
+  g_free (self->status);
+  self->status = g_strdup (tenant->status);
+  self->n_users = tenant->n_users;
+  reload (self);
+}
+
+void
+rfl_tenant_page_set_view (RflTenantPage *self,
+                          const char    *name)
+{
+  g_return_if_fail (RFL_IS_TENANT_PAGE (self));
+
+  adw_view_stack_set_visible_child_name (self->stack, name);
+}
+
+GtkWidget *
+rfl_tenant_page_new (void)
+{
+  return g_object_new (RFL_TYPE_TENANT_PAGE, NULL);
+}
+
+static void
+rfl_tenant_page_dispose (GObject *object)
+{
+  RflTenantPage *self = RFL_TENANT_PAGE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_TENANT_PAGE);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->service);
+
+  G_OBJECT_CLASS (rfl_tenant_page_parent_class)->dispose (object);
+}
+
+static void
+rfl_tenant_page_finalize (GObject *object)
+{
+  RflTenantPage *self = RFL_TENANT_PAGE (object);
+
+  g_free (self->name);
+  g_free (self->use_case);
+  g_free (self->status);
+
+  G_OBJECT_CLASS (rfl_tenant_page_parent_class)->finalize (object);
+}
+
+static void
+rfl_tenant_page_class_init (RflTenantPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = rfl_tenant_page_dispose;
+  object_class->finalize = rfl_tenant_page_finalize;
+
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass),
+                                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                   G_TYPE_NONE, 0);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/reflection/Reflection/ui/rfl-tenant-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, RflTenantPage, stack);
+  gtk_widget_class_bind_template_child (widget_class, RflTenantPage, toasts);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+}
+
+static void
+rfl_tenant_page_init (RflTenantPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+  self->period = 30;
+}
