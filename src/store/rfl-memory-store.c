@@ -53,9 +53,11 @@ static const char delete_sql[] =
 static const char get_sql[] =
   "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = ?1 AND id = ?2";
 
+/* The unary + keeps SQLite from scanning the tenant's index: the ids are
+ * looked up by primary key and only then checked against the tenant. */
 static const char get_many_sql[] =
   "SELECT " MEMORY_COLUMNS " FROM memories"
-  " WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each (?2))";
+  " WHERE +tenant_id = ?1 AND id IN (SELECT value FROM json_each (?2))";
 
 static const char list_sql[] =
   "SELECT " MEMORY_COLUMNS " FROM memories"

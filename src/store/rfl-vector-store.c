@@ -145,6 +145,8 @@ typedef struct
   "     vector = excluded.vector, updated_at = excluded.updated_at" \
   " WHERE embeddings.embedder_id <> excluded.embedder_id"
 
+/* In the id filters the unary + on tenant_id makes SQLite look the
+ * candidate ids up by primary key instead of scanning the tenant's index. */
 static const KindInfo kinds[RFL_VECTOR_N_KINDS] = {
   [RFL_VECTOR_KIND_MESSAGE] = {
     "message",
@@ -152,7 +154,7 @@ static const KindInfo kinds[RFL_VECTOR_N_KINDS] = {
     "SELECT m.id FROM messages AS m"
     " JOIN conversations AS c"
     "   ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id"
-    " WHERE m.tenant_id = ?1 AND (?2 = 0 OR c.user_id = ?2)"
+    " WHERE +m.tenant_id = ?1 AND (?2 = 0 OR c.user_id = ?2)"
     "   AND c.deleted_at IS NULL AND m.status <> 'streaming'"
     "   AND m.id IN (SELECT value FROM json_each (?3))",
     "SELECT m.id FROM messages_fts"
@@ -177,7 +179,7 @@ static const KindInfo kinds[RFL_VECTOR_N_KINDS] = {
     "memory",
     "SELECT 1 FROM memories WHERE id = ?1 AND tenant_id = ?2",
     "SELECT id FROM memories"
-    " WHERE tenant_id = ?1 AND (?2 = 0 OR user_id = ?2)"
+    " WHERE +tenant_id = ?1 AND (?2 = 0 OR user_id = ?2)"
     "   AND id IN (SELECT value FROM json_each (?3))",
     "SELECT m.id FROM memories_fts"
     " JOIN memories AS m ON m.id = memories_fts.rowid"
