@@ -11,6 +11,7 @@
 
 #include <glib/gi18n.h>
 
+#include "server/rfl-audit-cli.h"
 #include "server/rfl-serve.h"
 #include "ui/rfl-application.h"
 
@@ -44,6 +45,10 @@ print_usage (void)
   g_print ("      --wizard  %s\n", _("Open the setup wizard as well"));
   g_print ("  reflection serve [--port N] [--bind ADDR] [--data-dir DIR]\n");
   g_print ("      %s\n", _("Run the HTTP service without a window"));
+  g_print ("  reflection audit verify [--data-dir DIR]\n");
+  g_print ("      %s\n", _("Check that no entry of the audit log was changed"));
+  g_print ("  reflection audit export --csv [--data-dir DIR] [--tenant ID]\n");
+  g_print ("      %s\n", _("Write the audit log as CSV to the standard output"));
   g_print ("  reflection --version\n");
   g_print ("      %s\n", _("Print the version and exit"));
   g_print ("  reflection --help\n");
@@ -89,6 +94,12 @@ dispatch_command_line (int   argc,
   if (g_str_equal (first, "serve"))
     {
       *exit_status = rfl_serve_main (argc - 1, argv + 1);
+      return TRUE;
+    }
+
+  if (g_str_equal (first, "audit"))
+    {
+      *exit_status = rfl_audit_cli_main (argc - 1, argv + 1);
       return TRUE;
     }
 

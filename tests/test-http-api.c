@@ -556,6 +556,21 @@ test_openapi (Fixture       *f,
   g_assert_cmpuint (n_api, >=, 18);
 }
 
+/* Signs in a tenant administrator of A, made for the test. */
+static char *
+login_admin_a (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *refresh = NULL;
+  char *access = NULL;
+
+  rfl_database_create_user (f->db, f->tenant_a, "ada@example.org", "Ada",
+                            PASSWORD_A, RFL_ROLE_TENANT_ADMIN, &error);
+  g_assert_no_error (error);
+  login (f, "ada@example.org", PASSWORD_A, &access, &refresh);
+  return access;
+}
+
 /* Creates an object through the API and returns its id. */
 static gint64
 create (Fixture    *f,
@@ -719,8 +734,11 @@ test_conversations (Fixture       *f,
 static gint64
 object_for_route (const char *pattern,
                   gint64      memory_b,
-                  gint64      conversation_b)
+                  gint64      conversation_b,
+                  gint64      tenant_b)
 {
+  if (g_str_has_prefix (pattern, "/api/v1/admin/tenants/{"))
+    return tenant_b;
   if (g_str_has_prefix (pattern, "/api/v1/memories/{"))
     return memory_b;
   if (g_str_has_prefix (pattern, "/api/v1/conversations/{"))
@@ -771,6 +789,9 @@ test_tenant_isolation (Fixture       *f,
   g_autofree char *refresh_a = NULL;
   g_autofree char *access_b = NULL;
   g_autofree char *refresh_b = NULL;
+  g_autofree char *admin_a = NULL;
+  g_autofree char *access_b2 = NULL;
+  g_autofree char *refresh_b2 = NULL;
   g_autofree char *body_b = NULL;
   g_autofree char *body_a = NULL;
   g_autofree char *query_a = NULL;
@@ -783,6 +804,7 @@ test_tenant_isolation (Fixture       *f,
 
   login (f, "ann@example.org", PASSWORD_A, &access_a, &refresh_a);
   login (f, "bob@example.org", PASSWORD_B, &access_b, &refresh_b);
+  admin_a = login_admin_a (f);
   body_b = g_strdup_printf ("{\"user_id\": %" G_GINT64_FORMAT ", \"key\": \"secret\","
                             " \"value\": \"B's secret\"}", f->user_b);
   memory_b = create (f, "/api/v1/memories", f->key_b, body_b);
@@ -812,12 +834,34 @@ test_tenant_isolation (Fixture       *f,
       if (strchr (pattern, '{') == NULL)
         continue;
 
-      path = fill_pattern (pattern, object_for_route (pattern, memory_b, conversation_b));
+      path = fill_pattern (pattern, object_for_route (pattern, memory_b, conversation_b,
+                                                      f->tenant_b));
       methods = json_object_get_members (item);
       for (GList *m = methods; m != NULL; m = m->next)
         {
           g_autofree char *method = g_ascii_strup (m->data, -1);
           gboolean has_body = !g_str_equal (method, "GET") && !g_str_equal (method, "DELETE");
+
+          /* Administration: A's tenant administrator is told B's tenant
+           * does not exist, whatever the body; A's member and API key
+           * (without the admin scope) are refused outright. */
+          if (g_str_has_prefix (pattern, "/api/v1/admin/"))
+            {
+              request (f, method, path, admin_a, has_body ? body_a : NULL, &probe);
+              if (probe.status != 404)
+                g_test_message ("%s %s answered %u", method, path, probe.status);
+              g_assert_cmpuint (probe.status, ==, 404);
+              g_assert_cmpstr (get_error_code (&probe), ==, "not_found");
+              for (guint c = 0; c < G_N_ELEMENTS (credentials); c++)
+                {
+                  request (f, method, path, credentials[c], has_body ? body_a : NULL,
+                           &probe);
+                  g_assert_cmpuint (probe.status, ==, 403);
+                  g_assert_cmpstr (get_error_code (&probe), ==, "forbidden");
+                }
+              n_checked++;
+              continue;
+            }
 
           for (guint c = 0; c < G_N_ELEMENTS (credentials); c++)
             {
@@ -832,7 +876,10 @@ test_tenant_isolation (Fixture       *f,
             }
         }
     }
-  g_assert_cmpuint (n_checked, >=, 12);
+  g_assert_cmpuint (n_checked, >=, 23);
+
+  /* B's tenant is still active: its user signs in. */
+  login (f, "bob@example.org", PASSWORD_B, &access_b2, &refresh_b2);
 
   /* B's objects are as they were. */
   request (f, "GET", "/api/v1/memories", access_b, NULL, &response);
@@ -1079,6 +1126,148 @@ test_openai_models_embeddings (Fixture       *f,
   g_assert_cmpuint (response.status, ==, 400);
   request (f, "POST", "/v1/embeddings", f->key_a, "{\"input\": [1]}", &response);
   g_assert_cmpuint (response.status, ==, 400);
+}
+
+
+/* The administration routes, as A's tenant administrator. */
+static void
+test_admin (Fixture       *f,
+            gconstpointer  data)
+{
+  g_auto(Response) response = { 0 };
+  g_autofree char *admin_a = login_admin_a (f);
+  g_autofree char *access = NULL;
+  g_autofree char *refresh = NULL;
+  g_autofree char *tenant = g_strdup_printf ("/api/v1/admin/tenants/%" G_GINT64_FORMAT,
+                                             f->tenant_a);
+  g_autofree char *quotas = g_strconcat (tenant, "/quotas", NULL);
+  g_autofree char *keys = g_strconcat (tenant, "/keys", NULL);
+  g_autofree char *users = g_strconcat (tenant, "/users", NULL);
+  g_autofree char *suspend = g_strconcat (tenant, "/suspend", NULL);
+  g_autofree char *key_path = NULL;
+  const char *embed = "{\"model\": \"any\", \"input\": [\"green tea\"]}";
+  JsonObject *object;
+  JsonArray *items;
+  gint64 key_id, user_id;
+
+  /* Only their own tenant is listed. */
+  request (f, "GET", "/api/v1/admin/tenants", admin_a, NULL, &response);
+  items = get_data (&response);
+  g_assert_cmpuint (json_array_get_length (items), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (items, 0),
+                                               "id"), ==, f->tenant_a);
+  request (f, "GET", tenant, admin_a, NULL, &response);
+  g_assert_cmpuint (response.status, ==, 200);
+  g_assert_cmpstr (json_object_get_string_member (get_object (&response), "name"), ==,
+                   "Alpha");
+
+  /* Tenants are made and changed by system administrators only; members
+   * do not administer at all. */
+  request (f, "POST", "/api/v1/admin/tenants", admin_a,
+           "{\"name\": \"Gamma\", \"use_case\": \"business\"}", &response);
+  g_assert_cmpuint (response.status, ==, 403);
+  request (f, "POST", suspend, admin_a, NULL, &response);
+  g_assert_cmpuint (response.status, ==, 403);
+  login (f, "ann@example.org", PASSWORD_A, &access, &refresh);
+  request (f, "GET", "/api/v1/admin/tenants", access, NULL, &response);
+  g_assert_cmpuint (response.status, ==, 403);
+  g_assert_cmpstr (get_error_code (&response), ==, "forbidden");
+
+  /* Quotas set over HTTP admit the API's next request at once. */
+  request (f, "PUT", quotas, admin_a,
+           "{\"requests_per_minute\": 1, \"tokens_per_day\": 0,"
+           " \"tokens_per_month\": 0, \"max_concurrent\": 0}", &response);
+  g_assert_cmpuint (response.status, ==, 204);
+  request (f, "PUT", quotas, admin_a,
+           "{\"requests_per_minute\": 1, \"tokens_per_day\": 10,"
+           " \"tokens_per_month\": 5, \"max_concurrent\": 0}", &response);
+  g_assert_cmpuint (response.status, ==, 400);
+  request (f, "PUT", quotas, admin_a, "{\"requests_per_minute\": -1}", &response);
+  g_assert_cmpuint (response.status, ==, 400);
+  request (f, "GET", quotas, admin_a, NULL, &response);
+  g_assert_cmpuint (response.status, ==, 200);
+  object = get_object (&response);
+  g_assert_cmpint (json_object_get_int_member (object, "requests_per_minute"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (object, "tokens_per_month"), ==, 0);
+
+  request (f, "POST", "/v1/embeddings", f->key_a, embed, &response);
+  g_assert_cmpuint (response.status, ==, 200);
+  request (f, "POST", "/v1/embeddings", f->key_a, embed, &response);
+  g_assert_cmpuint (response.status, ==, 429);
+
+  /* The refusal is in the usage report. */
+  request (f, "GET", "/api/v1/admin/usage", admin_a, NULL, &response);
+  g_assert_cmpuint (response.status, ==, 200);
+  items = json_object_get_array_member (get_object (&response), "rejections");
+  g_assert_cmpuint (json_array_get_length (items), ==, 1);
+  object = json_array_get_object_element (items, 0);
+  g_assert_cmpstr (json_object_get_string_member (object, "limit"), ==,
+                   "requests_per_minute");
+  g_assert_cmpint (json_object_get_int_member (object, "count"), ==, 1);
+  request (f, "GET", "/api/v1/admin/usage?since=x", admin_a, NULL, &response);
+  g_assert_cmpuint (response.status, ==, 400);
+
+  /* Users and API keys. */
+  user_id = create (f, users, admin_a,
+                    "{\"email\": \"cy@example.org\", \"password\": \"a long password 1\","
+                    " \"display_name\": \"Cy\"}");
+  request (f, "GET", users, admin_a, NULL, &response);
+  items = get_data (&response);
+  g_assert_cmpuint (json_array_get_length (items), ==, 3);
+  request (f, "POST", users, admin_a,
+           "{\"email\": \"dee@example.org\", \"password\": \"a long password 1\","
+           " \"role\": \"boss\"}", &response);
+  g_assert_cmpuint (response.status, ==, 400);
+  g_assert_cmpint (user_id, >, 0);
+
+  request (f, "POST", keys, admin_a, "{\"name\": \"CI\", \"scopes\": \"read\"}", &response);
+  g_assert_cmpuint (response.status, ==, 201);
+  object = get_object (&response);
+  key_id = json_object_get_int_member (object, "id");
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (object, "key"), "rfl_"));
+  request (f, "POST", keys, admin_a, "{\"name\": \"CI\", \"scopes\": \"root\"}", &response);
+  g_assert_cmpuint (response.status, ==, 400);
+  request (f, "GET", keys, admin_a, NULL, &response);
+  items = get_data (&response);
+  g_assert_cmpuint (json_array_get_length (items), ==, 2);
+  g_assert_null (strstr (response.body, "\"key\""));
+  key_path = g_strdup_printf ("%s/%" G_GINT64_FORMAT, keys, key_id);
+  request (f, "DELETE", key_path, admin_a, NULL, &response);
+  g_assert_cmpuint (response.status, ==, 204);
+  g_free (key_path);
+  key_path = g_strdup_printf ("%s/%" G_GINT64_FORMAT, keys, key_id + 1000);
+  request (f, "DELETE", key_path, admin_a, NULL, &response);
+  g_assert_cmpuint (response.status, ==, 404);
+
+  /* Every change is in the audit log, as JSON or CSV. */
+  request (f, "GET", "/api/v1/admin/audit?action=quota_changed", admin_a, NULL, &response);
+  items = get_data (&response);
+  g_assert_cmpuint (json_array_get_length (items), ==, 1);
+  request (f, "GET", "/api/v1/admin/audit?format=csv", admin_a, NULL, &response);
+  g_assert_cmpuint (response.status, ==, 200);
+  g_assert_true (g_str_has_prefix (response.body, "id,time,tenant_id,"));
+  g_assert_nonnull (strstr (response.body, "api_key_revoked"));
+  g_assert_nonnull (strstr (response.body, "user_created"));
+  request (f, "GET", "/api/v1/admin/audit?format=xml", admin_a, NULL, &response);
+  g_assert_cmpuint (response.status, ==, 400);
+
+  /* Another tenant's usage and log, or all tenants', are not theirs. */
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *routes[] = { "/api/v1/admin/usage", "/api/v1/admin/audit",
+                               "/api/v1/admin/audit?format=csv&" };
+      g_autofree char *other = g_strdup_printf ("%s%stenant_id=%" G_GINT64_FORMAT,
+                                                routes[i], i == 2 ? "" : "?",
+                                                f->tenant_b);
+      g_autofree char *all = g_strdup_printf ("%s%stenant_id=0", routes[i],
+                                              i == 2 ? "" : "?");
+
+      request (f, "GET", other, admin_a, NULL, &response);
+      g_assert_cmpuint (response.status, ==, 404);
+      g_assert_cmpstr (get_error_code (&response), ==, "not_found");
+      request (f, "GET", all, admin_a, NULL, &response);
+      g_assert_cmpuint (response.status, ==, 404);
+    }
 }
 
 static void
@@ -1354,6 +1543,7 @@ main (int   argc,
   g_test_add ("/rfl/http-api/" name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
   ADD ("login", test_login);
+  ADD ("admin", test_admin);
   ADD ("refresh-rotation", test_refresh_rotation);
   ADD ("logout", test_logout);
   ADD ("bad-tokens", test_bad_tokens);

@@ -16,8 +16,10 @@
 #include "core/rfl-error.h"
 #include "llm/rfl-hash-embedder.h"
 #include "rfl-fake-llm.h"
+#include "service/rfl-service-admin.h"
 #include "service/rfl-service.h"
 #include "store/rfl-chat-store.h"
+#include "store/rfl-database-private.h"
 #include "store/rfl-memory-store.h"
 #include "store/rfl-vector-store.h"
 
@@ -2202,6 +2204,192 @@ test_crash (void)
   g_unlink (shm);
 }
 
+/* Quotas ----------------------------------------------------------- */
+
+static void
+set_quotas (Fixture              *fixture,
+            RflIdentity           identity,
+            const RflQuotaLimits *limits)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(RflAdminResult) admin = NULL;
+  g_autoptr(GError) error = NULL;
+  RflAdminRequest request = { 0 };
+
+  request.op = RFL_ADMIN_SET_QUOTAS;
+  request.tenant_id = identity.tenant_id;
+  request.limits = *limits;
+  rfl_service_admin_async (fixture->service, identity, &request, NULL,
+                           result_cb, &result);
+  wait_for (&result, "set quotas");
+  admin = rfl_service_admin_finish (fixture->service, result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (admin);
+}
+
+static gint64
+count_rows (Fixture    *fixture,
+            const char *sql)
+{
+  g_autoptr(RflCachedStmt) stmt = NULL;
+  g_autoptr(GError) error = NULL;
+
+  stmt = _rfl_database_prepare (fixture->db, sql, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  return sqlite3_column_int64 (stmt, 0);
+}
+
+static void
+test_quota_limits (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  RflQuotaLimits limits = { 0, 100, 0, 0 };
+  RflQuotaLimits unlimited = { 0 };
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(RflTurn) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 conversation = new_conversation (fixture, alice);
+  gint64 other = new_conversation (fixture, carol);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(RflAdminResult) report = NULL;
+  RflAdminRequest request = { 0 };
+  const RflAdminRejections *rejections;
+  guint n_requests;
+
+  /* Set in the console: the next desktop turn is refused, before the
+   * model is asked and before anything is stored. */
+  set_quotas (fixture, alice, &limits);
+  answer = send (fixture, alice, conversation, "What is the capital of France?",
+                 &error);
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_QUOTA_EXCEEDED);
+  g_assert_null (answer);
+  g_assert_nonnull (strstr (error->message, "100 tokens per day"));
+  g_clear_error (&error);
+  g_assert_cmpuint (count_chat_requests (fixture), ==, 0);
+  messages = list_messages (fixture, alice, conversation, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (messages->len, ==, 0);
+  g_clear_pointer (&messages, g_ptr_array_unref);
+
+  /* Another tenant has its own quota. */
+  answer = send (fixture, carol, other, "Hello", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (answer);
+  g_clear_pointer (&answer, rfl_turn_free);
+  flush (fixture);
+  n_requests = count_chat_requests (fixture);
+  g_assert_cmpuint (n_requests, >, 0);
+
+  /* The limits come back from tenant_quotas after a restart. */
+  restart_service (fixture);
+  answer = send (fixture, bob, new_conversation (fixture, bob), "Hello",
+                 &error);
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_QUOTA_EXCEEDED);
+  g_assert_nonnull (strstr (error->message, "100 tokens per day"));
+  g_clear_error (&error);
+  g_assert_null (answer);
+  g_assert_cmpuint (count_chat_requests (fixture), ==, n_requests);
+
+  /* Both refusals are recorded for the usage report. */
+  g_assert_cmpint (count_rows (fixture,
+                               "SELECT count (*) FROM quota_rejections "
+                               "WHERE limit_name = 'tokens_per_day'"), ==, 2);
+
+  /* The usage report counts them per day and limit. */
+  request.op = RFL_ADMIN_SUM_USAGE;
+  request.tenant_id = alice.tenant_id;
+  rfl_service_admin_async (fixture->service, alice, &request, NULL,
+                           result_cb, &result);
+  wait_for (&result, "sum usage");
+  report = rfl_service_admin_finish (fixture->service, result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (report->rejections);
+  g_assert_cmpuint (report->rejections->len, ==, 1);
+  rejections = g_ptr_array_index (report->rejections, 0);
+  g_assert_cmpstr (rejections->limit, ==, "tokens_per_day");
+  g_assert_cmpuint (rejections->count, ==, 2);
+  g_assert_cmpuint (strlen (rejections->day), ==, 10);
+
+  /* Lifting the limit takes effect at once. */
+  set_quotas (fixture, alice, &unlimited);
+  answer = send (fixture, alice, conversation, "Hello", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (answer);
+  g_assert_cmpint (count_rows (fixture,
+                               "SELECT count (*) FROM quota_rejections"),
+                   ==, 2);
+}
+
+static void
+test_quota_seeded (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(RflQuotaManager) quota = NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) month = NULL;
+  g_autoptr(RflTurn) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  RflUsageRecord record = { 0 };
+  RflQuotaUsage usage = { 0 };
+  guint64 month_only = 0;
+  gint64 month_start;
+
+  month = g_date_time_new_utc (g_date_time_get_year (now),
+                               g_date_time_get_month (now), 1, 0, 0, 0);
+  month_start = g_date_time_to_unix (month) * 1000;
+
+  record.user_id = alice.user_id;
+  record.model = "llama3.2:3b";
+  record.provider = "ollama";
+
+  /* Today. */
+  record.tokens_in = 300;
+  record.tokens_out = 200;
+  g_assert_true (rfl_chat_store_record_usage (fixture->chat, alice.tenant_id,
+                                              &record, &error));
+  g_assert_no_error (error);
+  /* Last month: not counted. */
+  record.tokens_in = 5000;
+  record.created_at = month_start - 1000;
+  g_assert_true (rfl_chat_store_record_usage (fixture->chat, alice.tenant_id,
+                                              &record, &error));
+  /* Earlier this month, when today is not the first. */
+  if (g_date_time_get_day_of_month (now) > 1)
+    {
+      record.tokens_in = 40;
+      record.tokens_out = 2;
+      record.created_at = month_start;
+      month_only = 42;
+      g_assert_true (rfl_chat_store_record_usage (fixture->chat,
+                                                  alice.tenant_id, &record,
+                                                  &error));
+    }
+  g_assert_no_error (error);
+
+  restart_service (fixture);
+  quota = rfl_service_dup_quota (fixture->service);
+  rfl_quota_manager_get_usage (quota, alice.tenant_id, g_get_real_time (),
+                               &usage);
+  g_assert_cmpuint (usage.day_used, ==, 500);
+  g_assert_cmpuint (usage.month_used, ==, 500 + month_only);
+  rfl_quota_manager_get_usage (quota, carol.tenant_id, g_get_real_time (),
+                               &usage);
+  g_assert_cmpuint (usage.day_used, ==, 0);
+
+  /* A desktop turn is settled with the tokens it used. */
+  answer = send (fixture, alice, new_conversation (fixture, alice), "Hello",
+                 &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (answer->tokens_in + answer->tokens_out, >, 0);
+  rfl_quota_manager_get_usage (quota, alice.tenant_id, g_get_real_time (),
+                               &usage);
+  g_assert_cmpuint (usage.day_used, ==,
+                    500 + answer->tokens_in + answer->tokens_out);
+  g_assert_cmpuint (usage.day_reserved, ==, 0);
+  g_assert_cmpuint (usage.in_flight, ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2245,6 +2433,8 @@ main (int   argc,
     { "tenant-scoping", test_tenant_scoping },
     { "list-identities", test_list_identities },
     { "conversations", test_conversations },
+    { "quota-limits", test_quota_limits },
+    { "quota-seeded", test_quota_seeded },
   };
   int status;
 

@@ -499,6 +499,141 @@ test_preferences_refuses_invalid_url (void)
   gtk_window_destroy (GTK_WINDOW (preferences));
 }
 
+/* The port of the "http://127.0.0.1:PORT" in @status, 0 when there is none. */
+static guint16
+status_port (const char *status)
+{
+  const char *url = strstr (status, "http://127.0.0.1:");
+  guint64 port;
+
+  if (url == NULL)
+    return 0;
+  port = g_ascii_strtoull (url + strlen ("http://127.0.0.1:"), NULL, 10);
+  return port > 0 && port <= G_MAXUINT16 ? (guint16) port : 0;
+}
+
+/* The first line of the answer to GET /healthz on 127.0.0.1:@port, or
+ * NULL when nothing answers. */
+static char *
+get_healthz (guint16 port)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GDataInputStream) input = NULL;
+  const char request[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, NULL);
+  if (connection == NULL)
+    return NULL;
+  if (!g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                                  request, strlen (request), NULL, NULL, NULL))
+    return NULL;
+
+  input = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
+  g_data_input_stream_set_newline_type (input, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
+  return g_data_input_stream_read_line (input, NULL, NULL, NULL);
+}
+
+static gboolean
+quit_application_cb (gpointer data)
+{
+  g_application_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_preferences_http_service (void)
+{
+  g_autoptr(RflApplication) app = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *data_dir = g_build_filename (g_get_user_data_dir (), "http-service", NULL);
+  g_autofree char *line = NULL;
+  RflPreferencesWindow *preferences;
+  AdwActionRow *status_row;
+  GtkSwitch *server_switch;
+  GSettings *settings;
+  guint16 port;
+
+  g_assert_cmpint (g_mkdir_with_parents (data_dir, 0700), ==, 0);
+
+  /* Its own id: the application's test registers the usual one. */
+  app = g_object_new (RFL_TYPE_APPLICATION,
+                      "application-id", APP_ID ".HttpService",
+                      "flags", G_APPLICATION_NON_UNIQUE,
+                      "resource-base-path", RESOURCE_PREFIX,
+                      NULL);
+  g_application_set_default (G_APPLICATION (app));
+  settings = rfl_application_get_settings (app);
+  g_settings_set_string (settings, "data-dir", data_dir);
+  g_settings_set_value (settings, "server-port", g_variant_new_uint16 (0));
+  g_settings_set_boolean (settings, "setup-complete", TRUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+
+  preferences = show_preferences (settings);
+  status_row = template_child (preferences, RFL_TYPE_PREFERENCES_WINDOW, "server_status_row");
+  server_switch = template_child (preferences, RFL_TYPE_PREFERENCES_WINDOW, "server_switch");
+  g_assert_true (gtk_widget_is_sensitive (GTK_WIDGET (server_switch)));
+  g_assert_cmpstr (adw_action_row_get_subtitle (status_row), ==, "Stopped");
+
+  /* Turning it on serves on a free loopback port (port 0). */
+  gtk_switch_set_active (server_switch, TRUE);
+  g_assert_true (g_settings_get_boolean (settings, "server-enabled"));
+  g_assert_true (wait_for_subtitle (status_row, "Running at http://127.0.0.1:"));
+  port = status_port (adw_action_row_get_subtitle (status_row));
+  g_assert_cmpuint (port, !=, 0);
+  g_assert_cmpstr (rfl_application_get_http_status (app), ==,
+                   adw_action_row_get_subtitle (status_row));
+  line = get_healthz (port);
+  g_assert_cmpstr (line, ==, "HTTP/1.1 200 OK");
+  g_clear_pointer (&line, g_free);
+
+  /* Turning it off stops the server. */
+  gtk_switch_set_active (server_switch, FALSE);
+  g_assert_true (wait_for_subtitle (status_row, "Stopped"));
+  line = get_healthz (port);
+  g_assert_null (line);
+
+  /* A port in use is told as it is. */
+  g_settings_set_value (settings, "server-port", g_variant_new_uint16 (port));
+  {
+    g_autoptr(GSocket) blocker = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                               G_SOCKET_PROTOCOL_TCP, &error);
+    g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, port);
+
+    g_assert_no_error (error);
+    g_assert_true (g_socket_bind (blocker, address, FALSE, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_socket_listen (blocker, &error));
+    gtk_switch_set_active (server_switch, TRUE);
+    g_assert_true (wait_for_subtitle (status_row, "Not running: "));
+    g_assert_nonnull (strstr (adw_action_row_get_subtitle (status_row), "in use"));
+  }
+
+  /* It serves again once the port is free, and stops when the
+   * application does. */
+  g_settings_set_value (settings, "server-port", g_variant_new_uint16 (0));
+  g_assert_true (wait_for_subtitle (status_row, "Running at http://127.0.0.1:"));
+  port = status_port (adw_action_row_get_subtitle (status_row));
+  line = get_healthz (port);
+  g_assert_cmpstr (line, ==, "HTTP/1.1 200 OK");
+  g_clear_pointer (&line, g_free);
+
+  gtk_window_destroy (GTK_WINDOW (preferences));
+  g_idle_add (quit_application_cb, app);
+  g_assert_cmpint (g_application_run (G_APPLICATION (app), 0, NULL), ==, 0);
+  line = get_healthz (port);
+  g_assert_null (line);
+  g_assert_true (g_settings_get_boolean (settings, "server-enabled"));
+
+  g_settings_reset (settings, "server-enabled");
+  g_settings_reset (settings, "server-port");
+  g_settings_reset (settings, "setup-complete");
+  g_settings_reset (settings, "data-dir");
+  g_application_set_default (NULL);
+}
+
 static void
 test_preferences_refuses_invalid_values (void)
 {
@@ -709,6 +844,10 @@ main (int   argc,
   g_test_add_func ("/rfl/window/tenant-count-without-database",
                    test_tenant_count_without_database);
   g_test_add_func ("/rfl/window/tenant-count-read", test_tenant_count_read);
+  /* Before the application's test, whose application would follow the
+   * settings this one changes. */
+  g_test_add_func ("/rfl/window/preferences-http-service",
+                   test_preferences_http_service);
   g_test_add_func ("/rfl/window/application-actions", test_application_actions);
   g_test_add_func ("/rfl/window/about", test_about_window);
   g_test_add_func ("/rfl/window/preferences-opens", test_preferences_opens);

@@ -45,12 +45,24 @@ rfl_admin_user_free (RflAdminUser *user)
 }
 
 void
+rfl_admin_rejections_free (RflAdminRejections *rejections)
+{
+  if (rejections == NULL)
+    return;
+
+  g_free (rejections->day);
+  g_free (rejections->limit);
+  g_free (rejections);
+}
+
+void
 rfl_admin_result_free (RflAdminResult *result)
 {
   if (result == NULL)
     return;
 
   g_clear_pointer (&result->items, g_ptr_array_unref);
+  g_clear_pointer (&result->rejections, g_ptr_array_unref);
   if (result->secret != NULL)
     memset (result->secret, 0, strlen (result->secret));
   g_free (result->secret);
@@ -614,6 +626,51 @@ set_tool (Caller                *caller,
          && _rfl_store_txn_commit (&txn, error);
 }
 
+static GPtrArray *
+sum_rejections (Caller   *caller,
+                gint64    tenant_id,
+                gint64    since,
+                gint64    until,
+                GError  **error)
+{
+  g_autoptr(GPtrArray) sums = NULL;
+  g_autoptr(RflCachedStmt) stmt = NULL;
+  int rc;
+
+  stmt = _rfl_database_prepare (caller->core->db,
+                                "SELECT strftime ('%Y-%m-%d', created_at / 1000, "
+                                "'unixepoch') AS day, limit_name, count (*) "
+                                "FROM quota_rejections WHERE tenant_id = ?1 "
+                                "AND created_at >= ?2 AND created_at < ?3 "
+                                "GROUP BY day, limit_name "
+                                "ORDER BY day, limit_name", error);
+  if (stmt == NULL)
+    return NULL;
+
+  sqlite3_bind_int64 (stmt, 1, tenant_id);
+  sqlite3_bind_int64 (stmt, 2, since);
+  sqlite3_bind_int64 (stmt, 3, until);
+
+  sums = g_ptr_array_new_with_free_func ((GDestroyNotify) rfl_admin_rejections_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      RflAdminRejections *sum = g_new0 (RflAdminRejections, 1);
+
+      sum->day = _rfl_store_dup_column_text (stmt, 0);
+      sum->limit = _rfl_store_dup_column_text (stmt, 1);
+      sum->count = (guint64) sqlite3_column_int64 (stmt, 2);
+      g_ptr_array_add (sums, sum);
+    }
+
+  if (rc != SQLITE_DONE)
+    {
+      _rfl_database_set_error (caller->core->db, rc, error);
+      return NULL;
+    }
+
+  return g_steal_pointer (&sums);
+}
+
 static RflAuthStore *
 new_auth_store (Caller *caller)
 {
@@ -730,8 +787,11 @@ run_request (Caller                *caller,
       return set_tenant_status (caller, tenant, "active",
                                 RFL_AUDIT_TENANT_RESUMED, error);
     case RFL_ADMIN_DELETE_TENANT:
-      return set_tenant_status (caller, tenant, "deleted",
-                                RFL_AUDIT_TENANT_DELETED, error);
+      if (!set_tenant_status (caller, tenant, "deleted",
+                              RFL_AUDIT_TENANT_DELETED, error))
+        return FALSE;
+      rfl_quota_manager_forget_tenant (caller->core->quota, tenant);
+      return TRUE;
     case RFL_ADMIN_LIST_USERS:
       return (result->items = list_users (caller, tenant, error)) != NULL;
     case RFL_ADMIN_CREATE_USER:
@@ -765,7 +825,9 @@ run_request (Caller                *caller,
     case RFL_ADMIN_GET_QUOTAS:
       return get_quotas (caller, tenant, result, error);
     case RFL_ADMIN_SET_QUOTAS:
-      return set_quotas (caller, request, error);
+      /* The next admission, from the desktop or HTTP, uses them. */
+      return set_quotas (caller, request, error)
+             && _rfl_service_load_quotas (caller->core, tenant, error);
     case RFL_ADMIN_LIST_TOOLS:
       return (result->items = rfl_chat_store_list_tool_permissions (
                 caller->core->chat, tenant, error)) != NULL;
@@ -775,7 +837,10 @@ run_request (Caller                *caller,
       return (result->items = rfl_chat_store_sum_usage (caller->core->chat,
                                                         tenant, 0,
                                                         request->since, until,
-                                                        error)) != NULL;
+                                                        error)) != NULL
+             && (result->rejections = sum_rejections (caller, tenant,
+                                                      request->since, until,
+                                                      error)) != NULL;
     case RFL_ADMIN_LIST_AUDIT:
       return (result->items = list_audit (caller, request, error)) != NULL;
     default:

@@ -39,7 +39,8 @@ typedef enum
   RFL_ADMIN_SET_QUOTAS,      /* tenant_id, limits */
   RFL_ADMIN_LIST_TOOLS,      /* tenant_id; items: RflToolPermission* */
   RFL_ADMIN_SET_TOOL,        /* tenant_id, name (the tool), enabled */
-  RFL_ADMIN_SUM_USAGE,       /* tenant_id, since, until; items: RflUsageSum* */
+  RFL_ADMIN_SUM_USAGE,       /* tenant_id, since, until; items: RflUsageSum*,
+                              * rejections: RflAdminRejections* */
   RFL_ADMIN_LIST_AUDIT,      /* tenant_id (0: all, system admins), name (the
                               * action, NULL: any), since, until;
                               * items: RflAuditEntry*, newest first */
@@ -84,9 +85,18 @@ typedef struct
   gint64   created_at;         /* Unix seconds */
 } RflAdminUser;
 
+/* Requests refused by a quota, per UTC day and limit. */
+typedef struct
+{
+  char    *day;                /* "2026-01-31" */
+  char    *limit;              /* rfl_quota_limit_to_string() */
+  guint64  count;
+} RflAdminRejections;
+
 typedef struct
 {
   GPtrArray      *items;       /* NULL for calls that list nothing */
+  GPtrArray      *rejections;  /* RFL_ADMIN_SUM_USAGE, by day then limit */
   gint64          id;          /* what was created */
   char           *secret;      /* a new API key: shown once, never again */
   RflQuotaLimits  limits;
@@ -97,10 +107,12 @@ typedef struct
 void            rfl_admin_tenant_free  (RflAdminTenant *tenant);
 void            rfl_admin_user_free    (RflAdminUser   *user);
 void            rfl_admin_result_free  (RflAdminResult *result);
+void            rfl_admin_rejections_free (RflAdminRejections *rejections);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflAdminTenant, rfl_admin_tenant_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflAdminUser, rfl_admin_user_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflAdminResult, rfl_admin_result_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflAdminRejections, rfl_admin_rejections_free)
 
 void            rfl_service_admin_async  (RflService            *self,
                                           RflIdentity            identity,

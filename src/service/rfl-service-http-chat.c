@@ -24,7 +24,6 @@
 #define MAX_MESSAGE_LENGTH     (64 * 1024)
 /* A turn sends the prompt, memories and history besides the message, and
  * may call the model more than once. */
-#define TURN_TOKEN_ESTIMATE    4096
 
 typedef struct
 {
@@ -337,7 +336,8 @@ chat_cb (RflRequest *request,
 
   turn = g_rc_box_new0 (Turn);
   turn->ticket = _rfl_service_http_admit (request, http, identity.tenant_id,
-                                          strlen (text) / 4 + TURN_TOKEN_ESTIMATE);
+                                          strlen (text) / 4
+                                          + RFL_SERVICE_TURN_TOKEN_ESTIMATE);
   if (turn->ticket == NULL)
     return;
 
@@ -351,11 +351,11 @@ chat_cb (RflRequest *request,
                                         G_CALLBACK (turn_msg_finished_cb), turn);
 
   soup_server_message_pause (turn->msg);
-  rfl_service_send_message_async (service, identity, conversation_id, text,
-                                  model != NULL && *model != '\0' ? model : NULL,
-                                  turn_progress_cb, g_rc_box_acquire (turn),
-                                  (GDestroyNotify) turn_unref,
-                                  turn->cancellable, turn_done_cb, turn);
+  _rfl_service_send_admitted_async (service, identity, conversation_id, text,
+                                    model != NULL && *model != '\0' ? model : NULL,
+                                    turn_progress_cb, g_rc_box_acquire (turn),
+                                    (GDestroyNotify) turn_unref,
+                                    turn->cancellable, turn_done_cb, turn);
   turn = NULL;
 }
 

@@ -112,6 +112,7 @@ _rfl_service_http_admit (RflRequest     *request,
   g_autoptr(GError) error = NULL;
   RflQuotaTicket *ticket;
   SoupMessageHeaders *headers;
+  const RflAuthPrincipal *principal;
   guint retry_after;
 
   ticket = rfl_quota_manager_admit (http->quota, tenant_id, estimated_tokens,
@@ -121,6 +122,10 @@ _rfl_service_http_admit (RflRequest     *request,
 
   rfl_metrics_add_rate_limit_rejection (rfl_server_get_metrics (http->server),
                                         rejection_metric (rejection.limit));
+  principal = _rfl_service_http_get_principal (request);
+  _rfl_service_record_rejection (http->core, tenant_id,
+                                 principal != NULL ? principal->user_id : 0,
+                                 &rejection);
   headers = soup_server_message_get_response_headers (rfl_request_get_message (request));
   retry_after = rfl_quota_rejection_get_retry_after_seconds (&rejection);
   if (retry_after > 0)

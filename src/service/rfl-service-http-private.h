@@ -51,6 +51,11 @@ gboolean                _rfl_service_http_resolve_identity (RflRequest     *requ
                                                             RflApiScopes    scope,
                                                             RflIdentity    *out);
 
+/* rfl-service-http-admin.c: /api/v1/admin/… (tenants, users, API keys,
+ * quotas, usage, audit log). */
+void                    _rfl_service_http_add_admin_routes (RflRouter      *router,
+                                                            RflServiceHttp *http);
+
 /* rfl-service-http-chat.c: POST /api/v1/chat/completions. */
 void                    _rfl_service_http_add_chat_routes (RflRouter       *router,
                                                            RflServiceHttp  *http);

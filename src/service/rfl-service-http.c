@@ -360,6 +360,7 @@ rfl_service_http_add_routes (RflRouter      *router,
   _rfl_service_http_add_data_routes (router, http);
   _rfl_service_http_add_openai_routes (router, http);
   _rfl_service_http_add_chat_routes (router, http);
+  _rfl_service_http_add_admin_routes (router, http);
 }
 
 /* Authentication and readiness (service thread) ------------------------ */
@@ -537,7 +538,7 @@ rfl_service_start_http (RflService              *self,
   http = g_new0 (RflServiceHttp, 1);
   http->core = _rfl_service_core_ref (core);
   http->key = rfl_signing_key_ref (key);
-  http->quota = rfl_quota_manager_new ();
+  http->quota = g_object_ref (core->quota);
   g_weak_ref_init (&http->service, self);
 
   g_mutex_init (&call.lock);

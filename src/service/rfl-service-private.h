@@ -8,6 +8,7 @@
 
 #include "rfl-service.h"
 
+#include "core/rfl-quota.h"
 #include "llm/rfl-llm-client.h"
 #include "rfl-assistant.h"
 #include "store/rfl-vector-store.h"
@@ -87,6 +88,9 @@ struct _RflServiceCore
   char                *database_path;     /* immutable */
   GMainContext        *context;           /* immutable: the thread's */
   GMainLoop           *loop;              /* immutable */
+  RflQuotaManager     *quota;             /* immutable, thread-safe: the
+                                           * tenants' quotas for the desktop
+                                           * chat and HTTP alike */
 
   /* Service thread. */
   RflDatabase         *db;
@@ -174,6 +178,22 @@ void            _rfl_service_record_usage (RflServiceCore            *core,
                                            RflChatResult             *result,
                                            gint64                     started_us);
 
+/* Tokens a turn is admitted with besides its text: the answer and the
+ * history the model is given. */
+#define RFL_SERVICE_TURN_TOKEN_ESTIMATE 4096
+
+/* Records a request refused by @tenant_id's quota; failures are logged
+ * (service thread). */
+void            _rfl_service_record_rejection (RflServiceCore          *core,
+                                               gint64                   tenant_id,
+                                               gint64                   user_id,
+                                               const RflQuotaRejection *rejection);
+/* Loads the limits of @tenant_id (0: every tenant) from tenant_quotas into
+ * the quota manager (service thread). */
+gboolean        _rfl_service_load_quotas      (RflServiceCore  *core,
+                                               gint64           tenant_id,
+                                               GError         **error);
+
 /* Queues a background job (service thread). */
 void            _rfl_service_queue_job    (RflServiceCore *core,
                                            RflServiceJob  *job);
@@ -213,12 +233,28 @@ typedef struct
   char             *text;          /* NULL: regenerate */
   char             *model;
   RflProgressRelay *relay;         /* NULL without a progress func */
+  gboolean          admitted;      /* the caller admitted it by the quota */
 } RflTurnInput;
 
 RflProgressRelay *_rfl_progress_relay_new   (RflTurnProgressFunc  func,
                                              gpointer             data,
                                              GDestroyNotify       destroy);
 void              _rfl_turn_input_free      (RflTurnInput        *input);
+
+/* rfl_service_send_message_async() for a turn the caller has already
+ * admitted by the tenant's quota (the HTTP API); finish it with
+ * rfl_service_send_message_finish(). */
+void              _rfl_service_send_admitted_async (RflService          *self,
+                                                    RflIdentity          identity,
+                                                    gint64               conversation_id,
+                                                    const char          *text,
+                                                    const char          *model,
+                                                    RflTurnProgressFunc  progress_func,
+                                                    gpointer             progress_data,
+                                                    GDestroyNotify       progress_destroy,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
 
 /* Assistant messages superseded by a regenerate, from the "supersedes"
  * lists in the metadata of @messages (RflMessage*). */

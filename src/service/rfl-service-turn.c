@@ -309,6 +309,8 @@ typedef struct
   GSource              *flush_timer;
   gint64                call_started;    /* monotonic µs */
   gboolean              row_full;
+
+  RflQuotaTicket       *ticket;         /* NULL: admitted by the caller */
 } Turn;
 
 static void
@@ -348,6 +350,13 @@ turn_end (Turn    *turn,
   RflServiceCore *core = turn->core;
 
   g_clear_pointer (&turn->flush_timer, g_source_destroy);
+
+  /* The reservation gives way to what the model calls used. */
+  if (turn->ticket != NULL)
+    rfl_quota_manager_settle (core->quota, turn->ticket,
+                              (guint64) turn->tokens_in + turn->tokens_out,
+                              g_get_real_time ());
+  g_clear_pointer (&turn->ticket, rfl_quota_ticket_free);
 
   _rfl_service_return (turn->task, result, (GDestroyNotify) rfl_turn_free,
                        error, relay != NULL ? relay_close : NULL,
@@ -769,6 +778,24 @@ prepare_turn (Turn    *turn,
     return FALSE;
 
   turn->history = build_history (messages, history_end);
+
+  if (!turn->input->admitted)
+    {
+      RflQuotaRejection rejection = { 0 };
+
+      turn->ticket = rfl_quota_manager_admit (core->quota,
+                                              turn->identity.tenant_id,
+                                              strlen (turn->user_text) / 4
+                                              + RFL_SERVICE_TURN_TOKEN_ESTIMATE,
+                                              g_get_real_time (), &rejection,
+                                              error);
+      if (turn->ticket == NULL)
+        {
+          _rfl_service_record_rejection (core, turn->identity.tenant_id,
+                                         turn->identity.user_id, &rejection);
+          return FALSE;
+        }
+    }
 
   if (turn->input->text != NULL)
     {

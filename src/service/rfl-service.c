@@ -105,6 +105,7 @@ core_clear (RflServiceCore *core)
   g_clear_pointer (&core->loop, g_main_loop_unref);
   g_clear_pointer (&core->context, g_main_context_unref);
   g_clear_object (&core->cancellable);
+  g_clear_object (&core->quota);
 }
 
 RflServiceCore *
@@ -395,6 +396,133 @@ typedef struct
   RflServiceCore *core;
 } Start;
 
+/* Quotas ------------------------------------------------------------------- */
+
+gboolean
+_rfl_service_load_quotas (RflServiceCore  *core,
+                          gint64           tenant_id,
+                          GError         **error)
+{
+  g_autoptr(RflCachedStmt) stmt = NULL;
+  gboolean found = FALSE;
+  int rc;
+
+  stmt = _rfl_database_prepare (core->db,
+                                "SELECT tenant_id, requests_per_minute, "
+                                "tokens_per_day, tokens_per_month, "
+                                "max_concurrent FROM tenant_quotas "
+                                "WHERE ?1 = 0 OR tenant_id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+
+  sqlite3_bind_int64 (stmt, 1, tenant_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      RflQuotaLimits limits = { 0 };
+
+      limits.requests_per_minute = (guint) CLAMP (sqlite3_column_int64 (stmt, 1),
+                                                  0, G_MAXUINT);
+      limits.tokens_per_day = (guint64) MAX (sqlite3_column_int64 (stmt, 2), 0);
+      limits.tokens_per_month = (guint64) MAX (sqlite3_column_int64 (stmt, 3), 0);
+      limits.max_concurrent = (guint) CLAMP (sqlite3_column_int64 (stmt, 4),
+                                             0, G_MAXUINT);
+      rfl_quota_manager_set_limits (core->quota, sqlite3_column_int64 (stmt, 0),
+                                    &limits);
+      found = TRUE;
+    }
+  if (rc != SQLITE_DONE)
+    return _rfl_database_set_error (core->db, rc, error);
+
+  /* A tenant without a row of its own uses the defaults. */
+  if (tenant_id != 0 && !found)
+    rfl_quota_manager_set_limits (core->quota, tenant_id, NULL);
+
+  return TRUE;
+}
+
+/* The start of the current UTC day or month, in Unix milliseconds. */
+static gint64
+utc_period_start_ms (gint64   now_us,
+                     gboolean month)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (now_us / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) start = NULL;
+
+  start = g_date_time_new_utc (g_date_time_get_year (now),
+                               g_date_time_get_month (now),
+                               month ? 1 : g_date_time_get_day_of_month (now),
+                               0, 0, 0);
+  return g_date_time_to_unix (start) * 1000;
+}
+
+/* The tokens each tenant has used this UTC day and month count against
+ * its quota from the start. */
+static gboolean
+seed_quota_usage (RflServiceCore  *core,
+                  GError         **error)
+{
+  g_autoptr(RflCachedStmt) stmt = NULL;
+  gint64 now = g_get_real_time ();
+  int rc;
+
+  stmt = _rfl_database_prepare (core->db,
+                                "SELECT tenant_id, "
+                                "coalesce (sum (CASE WHEN created_at >= ?1 "
+                                "THEN tokens_in + tokens_out ELSE 0 END), 0), "
+                                "coalesce (sum (tokens_in + tokens_out), 0) "
+                                "FROM usage WHERE created_at >= ?2 "
+                                "GROUP BY tenant_id", error);
+  if (stmt == NULL)
+    return FALSE;
+
+  sqlite3_bind_int64 (stmt, 1, utc_period_start_ms (now, FALSE));
+  sqlite3_bind_int64 (stmt, 2, utc_period_start_ms (now, TRUE));
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    rfl_quota_manager_seed_usage (core->quota, sqlite3_column_int64 (stmt, 0),
+                                  (guint64) MAX (sqlite3_column_int64 (stmt, 1), 0),
+                                  (guint64) MAX (sqlite3_column_int64 (stmt, 2), 0),
+                                  now);
+  if (rc != SQLITE_DONE)
+    return _rfl_database_set_error (core->db, rc, error);
+
+  return TRUE;
+}
+
+void
+_rfl_service_record_rejection (RflServiceCore          *core,
+                               gint64                   tenant_id,
+                               gint64                   user_id,
+                               const RflQuotaRejection *rejection)
+{
+  g_autoptr(RflCachedStmt) stmt = NULL;
+  g_autoptr(GError) error = NULL;
+  int rc;
+
+  stmt = _rfl_database_prepare (core->db,
+                                "INSERT INTO quota_rejections "
+                                "(tenant_id, user_id, limit_name, created_at) "
+                                "VALUES (?, ?, ?, ?)", &error);
+  if (stmt != NULL)
+    {
+      sqlite3_bind_int64 (stmt, 1, tenant_id);
+      if (user_id != 0)
+        sqlite3_bind_int64 (stmt, 2, user_id);
+      else
+        sqlite3_bind_null (stmt, 2);
+      sqlite3_bind_text (stmt, 3, rfl_quota_limit_to_string (rejection->limit),
+                         -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (stmt, 4, g_get_real_time () / 1000);
+      if ((rc = sqlite3_step (stmt)) != SQLITE_DONE)
+        _rfl_database_set_error (core->db, rc, &error);
+    }
+
+  if (error != NULL)
+    g_warning ("Cannot record a request refused by the quota of tenant %"
+               G_GINT64_FORMAT ": %s", tenant_id, error->message);
+}
+
+/* The thread ---------------------------------------------------------------- */
+
 static gboolean
 open_stores (RflServiceCore  *core,
              GError         **error)
@@ -414,7 +542,9 @@ open_stores (RflServiceCore  *core,
 
   /* Answers cut off by the end of the last run are kept, interrupted. */
   return rfl_chat_store_recover_interrupted (core->chat, NULL, error)
-         && rfl_vector_store_load_all (core->vectors, error);
+         && rfl_vector_store_load_all (core->vectors, error)
+         && _rfl_service_load_quotas (core, 0, error)
+         && seed_quota_usage (core, error);
 }
 
 static void
@@ -507,6 +637,7 @@ rfl_service_init (RflService *self)
   core->context = g_main_context_new ();
   core->loop = g_main_loop_new (core->context, FALSE);
   core->cancellable = g_cancellable_new ();
+  core->quota = rfl_quota_manager_new ();
   g_queue_init (&core->jobs);
   self->core = core;
 }
@@ -1831,6 +1962,7 @@ rfl_turn_free (RflTurn *turn)
 
 static void
 start_turn (RflService          *self,
+            gboolean             admitted,
             RflIdentity          identity,
             gint64               conversation_id,
             const char          *text,
@@ -1855,6 +1987,7 @@ start_turn (RflService          *self,
   input->identity = identity;
   input->conversation_id = conversation_id;
   input->text = g_strdup (text);
+  input->admitted = admitted;
   input->model = model != NULL && *model != '\0' ? g_strdup (model) : NULL;
   if (progress_func != NULL)
     input->relay = _rfl_progress_relay_new (progress_func, progress_data,
@@ -1881,9 +2014,37 @@ rfl_service_send_message_async (RflService          *self,
 {
   g_return_if_fail (RFL_IS_SERVICE (self));
 
-  start_turn (self, identity, conversation_id, text != NULL ? text : "",
+  start_turn (self, FALSE, identity, conversation_id, text != NULL ? text : "",
               model, progress_func, progress_data, progress_destroy,
               cancellable, callback, user_data);
+}
+
+void
+_rfl_service_send_admitted_async (RflService          *self,
+                                  RflIdentity          identity,
+                                  gint64               conversation_id,
+                                  const char          *text,
+                                  const char          *model,
+                                  RflTurnProgressFunc  progress_func,
+                                  gpointer             progress_data,
+                                  GDestroyNotify       progress_destroy,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_return_if_fail (RFL_IS_SERVICE (self));
+
+  start_turn (self, TRUE, identity, conversation_id, text != NULL ? text : "",
+              model, progress_func, progress_data, progress_destroy,
+              cancellable, callback, user_data);
+}
+
+RflQuotaManager *
+rfl_service_dup_quota (RflService *self)
+{
+  g_return_val_if_fail (RFL_IS_SERVICE (self), NULL);
+
+  return g_object_ref (self->core->quota);
 }
 
 void
@@ -1900,7 +2061,7 @@ rfl_service_regenerate_async (RflService          *self,
 {
   g_return_if_fail (RFL_IS_SERVICE (self));
 
-  start_turn (self, identity, conversation_id, NULL, model, progress_func,
+  start_turn (self, FALSE, identity, conversation_id, NULL, model, progress_func,
               progress_data, progress_destroy, cancellable, callback,
               user_data);
 }

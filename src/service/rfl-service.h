@@ -8,6 +8,7 @@
 
 #include <gio/gio.h>
 
+#include "core/rfl-quota.h"
 #include "llm/rfl-provider.h"
 #include "store/rfl-chat-store.h"
 #include "store/rfl-memory-store.h"
@@ -60,6 +61,11 @@ RflService  *rfl_service_new_sync       (const char           *database_path,
 void         rfl_service_shutdown       (RflService           *self);
 
 const char  *rfl_service_get_database_path (RflService        *self);
+
+/* The tenants' quotas, shared by the desktop chat and the HTTP API: the
+ * limits come from tenant_quotas and the usage of the current UTC day and
+ * month from the usage table. Thread-safe. */
+RflQuotaManager *rfl_service_dup_quota   (RflService           *self);
 
 /* Copied; takes effect for the next turn. */
 void         rfl_service_set_provider   (RflService              *self,

@@ -12,7 +12,9 @@
 
 #include "core/rfl-paths.h"
 #include "core/rfl-secrets.h"
+#include "core/rfl-signing-key.h"
 #include "llm/rfl-provider.h"
+#include "service/rfl-service-http.h"
 #include "rfl-preferences-window.h"
 #include "rfl-window.h"
 #include "rfl-wizard.h"
@@ -29,9 +31,25 @@ struct _RflApplication
   RflService     *service;           /* owned: the chat's, once open */
   GError         *service_error;     /* owned: why it could not open */
   GCancellable   *service_cancellable;  /* owned: opening and configuring */
+
+  char           *http_status;       /* owned: what the preferences show */
+  GCancellable   *http_cancellable;  /* owned: loading the signing key */
+  gboolean        http_running;      /* the service serves HTTP for us */
 };
 
 G_DEFINE_FINAL_TYPE (RflApplication, rfl_application, ADW_TYPE_APPLICATION)
+
+enum {
+  PROP_0,
+  PROP_HTTP_STATUS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* Where the key that signs access tokens is kept when there is no keyring:
+ * the same file `reflection serve` uses. */
+#define SIGNING_KEY_FILE "jwt-signing-key"
 
 static RflWindow *
 find_main_window (RflApplication *self)
@@ -182,6 +200,8 @@ configure_provider (RflApplication *self)
                             lookup_key_cb, g_object_ref (self));
 }
 
+static void update_http (RflApplication *self);
+
 static void
 service_ready_cb (GObject      *source,
                   GAsyncResult *result,
@@ -200,11 +220,179 @@ service_ready_cb (GObject      *source,
       g_warning ("The chat service could not start: %s", error->message);
       self->service_error = g_steal_pointer (&error);
       give_windows_service (self);
+      update_http (self);
       return;
     }
 
   self->service = service;
   configure_provider (self);
+  update_http (self);
+}
+
+/* The HTTP service -------------------------------------------------------- */
+
+static void
+set_http_status (RflApplication *self,
+                 const char     *status)
+{
+  if (g_strcmp0 (self->http_status, status) == 0)
+    return;
+
+  g_free (self->http_status);
+  self->http_status = g_strdup (status);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HTTP_STATUS]);
+}
+
+/* Stops serving HTTP (blocking until the server is gone): before the
+ * service shuts down, and before it serves again elsewhere. */
+static void
+stop_http (RflApplication *self)
+{
+  g_cancellable_cancel (self->http_cancellable);
+  g_clear_object (&self->http_cancellable);
+
+  if (self->http_running && self->service != NULL)
+    rfl_service_stop_http (self->service);
+  self->http_running = FALSE;
+}
+
+typedef struct
+{
+  RflSigningKey *key;
+  gboolean       in_file;
+} LoadedKey;
+
+static void
+loaded_key_free (LoadedKey *loaded)
+{
+  g_clear_pointer (&loaded->key, rfl_signing_key_unref);
+  g_free (loaded);
+}
+
+/* The signing key from the keyring, else from a 0600 file in the data
+ * folder. */
+static void
+load_key_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  const char *data_dir = task_data;
+  g_autoptr(GError) keyring_error = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  LoadedKey *loaded = g_new0 (LoadedKey, 1);
+
+  loaded->key = rfl_signing_key_load_or_create_keyring_sync (cancellable, &keyring_error);
+  if (loaded->key == NULL)
+    {
+      if (g_error_matches (keyring_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          loaded_key_free (loaded);
+          g_task_return_error (task, g_steal_pointer (&keyring_error));
+          return;
+        }
+
+      g_info ("No keyring for the signing key, using a file: %s", keyring_error->message);
+      path = g_build_filename (data_dir, SIGNING_KEY_FILE, NULL);
+      loaded->key = rfl_signing_key_load_or_create_file (path, &error);
+      loaded->in_file = TRUE;
+      if (loaded->key == NULL)
+        {
+          loaded_key_free (loaded);
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+    }
+
+  g_task_return_pointer (task, loaded, (GDestroyNotify) loaded_key_free);
+}
+
+static void
+key_loaded_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  RflApplication *self = RFL_APPLICATION (source);
+  LoadedKey *loaded;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) port = NULL;
+  g_autofree char *bind = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *status = NULL;
+
+  loaded = g_task_propagate_pointer (G_TASK (result), &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  g_clear_object (&self->http_cancellable);
+  if (loaded == NULL)
+    {
+      status = g_strdup_printf (_("Not running: the key that signs access tokens "
+                                  "could not be loaded: %s"), error->message);
+      set_http_status (self, status);
+      return;
+    }
+
+  g_assert (self->service != NULL);
+  bind = g_settings_get_string (self->settings, "server-bind");
+  port = g_settings_get_value (self->settings, "server-port");
+  if (!rfl_service_start_http (self->service, bind, g_variant_get_uint16 (port),
+                               loaded->key, NULL, NULL, &error))
+    {
+      g_message ("The HTTP service could not start: %s", error->message);
+      status = g_strdup_printf (_("Not running: %s"), error->message);
+      set_http_status (self, status);
+      loaded_key_free (loaded);
+      return;
+    }
+
+  self->http_running = TRUE;
+  url = rfl_service_dup_http_url (self->service);
+  if (loaded->in_file)
+    status = g_strdup_printf (_("Running at %s. No keyring is available, so the key "
+                                "that signs access tokens is kept in a file in the "
+                                "data folder."), url);
+  else
+    status = g_strdup_printf (_("Running at %s"), url);
+  set_http_status (self, status);
+  loaded_key_free (loaded);
+}
+
+/* Serves HTTP while server-enabled is on and the service is open, with
+ * the address and port of the settings. */
+static void
+update_http (RflApplication *self)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *data_dir_setting = NULL;
+
+  stop_http (self);
+
+  if (!g_settings_get_boolean (self->settings, "server-enabled"))
+    {
+      set_http_status (self, _("Stopped"));
+      return;
+    }
+
+  if (self->service == NULL)
+    {
+      if (self->service_error != NULL)
+        set_http_status (self, _("Not running: the database could not be opened"));
+      else if (!g_settings_get_boolean (self->settings, "setup-complete"))
+        set_http_status (self, _("Starts once setup is complete"));
+      else
+        set_http_status (self, _("Starting…"));
+      return;
+    }
+
+  set_http_status (self, _("Starting…"));
+  data_dir_setting = g_settings_get_string (self->settings, "data-dir");
+  self->http_cancellable = g_cancellable_new ();
+  task = g_task_new (self, self->http_cancellable, key_loaded_cb, NULL);
+  g_task_set_source_tag (task, update_http);
+  g_task_set_task_data (task, rfl_paths_dup_data_dir (data_dir_setting), g_free);
+  g_task_run_in_thread (task, load_key_thread);
 }
 
 static void
@@ -214,6 +402,8 @@ stop_service (RflApplication *self)
   g_clear_object (&self->service_cancellable);
   g_clear_error (&self->service_error);
 
+  /* HTTP stops before the service it runs on. */
+  stop_http (self);
   if (self->service != NULL)
     {
       rfl_service_shutdown (self->service);
@@ -241,6 +431,7 @@ start_service (RflApplication *self)
   path = rfl_paths_dup_database_path (data_dir);
 
   give_windows_service (self);
+  update_http (self);
   rfl_service_new_async (path, self->service_cancellable,
                          service_ready_cb, g_object_ref (self));
 }
@@ -262,6 +453,9 @@ settings_changed_cb (RflApplication *self,
   else if (g_str_equal (key, "provider") || g_str_equal (key, "ollama-url")
            || g_str_equal (key, "provider-url") || g_str_equal (key, "model"))
     configure_provider (self);
+  else if (g_str_equal (key, "server-enabled") || g_str_equal (key, "server-port")
+           || g_str_equal (key, "server-bind"))
+    update_http (self);
 }
 
 static void
@@ -517,8 +711,28 @@ rfl_application_finalize (GObject *object)
   RflApplication *self = RFL_APPLICATION (object);
 
   g_clear_object (&self->settings);
+  g_clear_pointer (&self->http_status, g_free);
 
   G_OBJECT_CLASS (rfl_application_parent_class)->finalize (object);
+}
+
+static void
+rfl_application_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  RflApplication *self = RFL_APPLICATION (object);
+
+  switch (prop_id)
+    {
+    case PROP_HTTP_STATUS:
+      g_value_set_string (value, self->http_status);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
@@ -529,17 +743,27 @@ rfl_application_class_init (RflApplicationClass *klass)
 
   object_class->dispose = rfl_application_dispose;
   object_class->finalize = rfl_application_finalize;
+  object_class->get_property = rfl_application_get_property;
 
   app_class->startup = rfl_application_startup;
   app_class->shutdown = rfl_application_shutdown;
   app_class->activate = rfl_application_activate;
   app_class->handle_local_options = rfl_application_handle_local_options;
+
+  /* "Running at http://127.0.0.1:8470", "Stopped" or why it is not
+   * running, for the preferences. */
+  properties[PROP_HTTP_STATUS] =
+    g_param_spec_string ("http-status", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
 rfl_application_init (RflApplication *self)
 {
   self->settings = g_settings_new (APP_ID);
+  self->http_status = g_strdup (_("Stopped"));
 
   g_application_add_main_option (G_APPLICATION (self), "wizard", 0,
                                  G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE,
@@ -562,4 +786,13 @@ rfl_application_get_settings (RflApplication *self)
   g_return_val_if_fail (RFL_IS_APPLICATION (self), NULL);
 
   return self->settings;
+}
+
+/* What the HTTP service is doing, as the preferences show it. */
+const char *
+rfl_application_get_http_status (RflApplication *self)
+{
+  g_return_val_if_fail (RFL_IS_APPLICATION (self), NULL);
+
+  return self->http_status;
 }

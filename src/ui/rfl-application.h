@@ -16,6 +16,11 @@ G_DECLARE_FINAL_TYPE (RflApplication, rfl_application, RFL, APPLICATION, AdwAppl
 RflApplication *rfl_application_new          (void);
 GSettings      *rfl_application_get_settings (RflApplication *self);
 
+/* The "http-status" property: "Running at http://127.0.0.1:8470",
+ * "Stopped", or why the HTTP service is not running. The service runs
+ * while the server-enabled setting is on and the database is open. */
+const char     *rfl_application_get_http_status (RflApplication *self);
+
 /* Opens the setup wizard, modal over the main window when there is one. */
 void            rfl_application_show_wizard  (RflApplication *self);
 

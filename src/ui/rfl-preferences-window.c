@@ -14,6 +14,7 @@
 #include "core/rfl-paths.h"
 #include "core/rfl-use-case.h"
 #include "llm/rfl-provider.h"
+#include "rfl-application.h"
 
 struct _RflPreferencesWindow
 {
@@ -34,6 +35,7 @@ struct _RflPreferencesWindow
   AdwEntryRow          *model_row;
   GtkLabel             *model_error_label;
   GtkSwitch            *server_switch;
+  AdwActionRow         *server_status_row;
   GtkSpinButton        *port_spin;
   AdwEntryRow          *bind_row;
   GtkLabel             *bind_error_label;
@@ -351,6 +353,21 @@ bind_changed_cb (RflPreferencesWindow *self)
   clear_error (GTK_WIDGET (self->bind_row), self->bind_error_label);
 }
 
+/* The application runs the HTTP service; without one (a preferences
+ * window on its own) nothing serves. */
+static void
+bind_server_status (RflPreferencesWindow *self)
+{
+  GApplication *app = g_application_get_default ();
+
+  if (RFL_IS_APPLICATION (app))
+    g_object_bind_property (app, "http-status",
+                            self->server_status_row, "subtitle",
+                            G_BINDING_SYNC_CREATE);
+  else
+    adw_action_row_set_subtitle (self->server_status_row, _("Stopped"));
+}
+
 static void
 rfl_preferences_window_constructed (GObject *object)
 {
@@ -383,6 +400,7 @@ rfl_preferences_window_constructed (GObject *object)
   update_entry_from_settings (self, self->provider_url_row, "provider-url");
   update_entry_from_settings (self, self->model_row, "model");
   update_entry_from_settings (self, self->bind_row, "server-bind");
+  bind_server_status (self);
 
   g_signal_connect_object (self->settings, "changed",
                            G_CALLBACK (settings_changed_cb), self,
@@ -479,6 +497,7 @@ rfl_preferences_window_class_init (RflPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RflPreferencesWindow, model_row);
   gtk_widget_class_bind_template_child (widget_class, RflPreferencesWindow, model_error_label);
   gtk_widget_class_bind_template_child (widget_class, RflPreferencesWindow, server_switch);
+  gtk_widget_class_bind_template_child (widget_class, RflPreferencesWindow, server_status_row);
   gtk_widget_class_bind_template_child (widget_class, RflPreferencesWindow, port_spin);
   gtk_widget_class_bind_template_child (widget_class, RflPreferencesWindow, bind_row);
   gtk_widget_class_bind_template_child (widget_class, RflPreferencesWindow, bind_error_label);
