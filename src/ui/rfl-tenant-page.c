@@ -992,6 +992,54 @@ period_changed_cb (GtkDropDown   *dropdown,
   load_usage (self);
 }
 
+/* The period's refusals, totalled by the limit that refused them. */
+static void
+add_rejections (GtkBox    *box,
+                GPtrArray *rejections)
+{
+  static const char * const limits[] = {
+    "requests_per_minute", "tokens_per_day", "tokens_per_month",
+    "max_concurrent",
+  };
+  const char * const titles[] = {
+    _("Requests per minute"), _("Tokens per day"), _("Tokens per month"),
+    _("Concurrent requests"),
+  };
+  guint64 counts[G_N_ELEMENTS (limits)] = { 0 };
+  guint64 total = 0;
+  GtkWidget *group;
+
+  for (guint i = 0; rejections != NULL && i < rejections->len; i++)
+    {
+      const RflAdminRejections *day = g_ptr_array_index (rejections, i);
+
+      for (guint j = 0; j < G_N_ELEMENTS (limits); j++)
+        if (g_strcmp0 (day->limit, limits[j]) == 0)
+          counts[j] += day->count;
+      total += day->count;
+    }
+
+  if (total == 0)
+    {
+      add_group (box, _("Rejections"),
+                 _("No request was refused by a quota in this period."));
+      return;
+    }
+
+  group = add_group (box, _("Rejections"),
+                     _("Requests refused by a quota in this period, by the "
+                       "limit that refused them."));
+  for (guint j = 0; j < G_N_ELEMENTS (limits); j++)
+    {
+      g_autofree char *count = NULL;
+
+      if (counts[j] == 0)
+        continue;
+      count = g_strdup_printf ("%" G_GUINT64_FORMAT, counts[j]);
+      add_row (group, titles[j], count);
+    }
+}
+
 static void
 usage_done (RflTenantPage  *self,
             RflAdminResult *result)
@@ -1051,9 +1099,7 @@ usage_done (RflTenantPage  *self,
   gtk_label_set_markup (GTK_LABEL (summary), calls_text->str);
   set_accessible_summary (chart, calls_text->str);
 
-  add_group (box, _("Rejections"),
-             _("Requests refused by a quota are not recorded yet, so there "
-               "is no chart of them."));
+  add_rejections (box, result->rejections);
 }
 
 static void
