@@ -165,6 +165,66 @@ check_not_blank (const char  *path,
   return TRUE;
 }
 
+typedef struct
+{
+  GtkWidget  *window;
+  const char *path;
+  gboolean    done;
+  gboolean    ok;
+  GError     *error;
+} Capture;
+
+/* Runs right after a frame is painted: the layout is fresh and no event
+ * (a streamed token, say) can have queued a resize since, so the window
+ * always has something to draw. */
+static void
+capture_after_paint_cb (GdkFrameClock *clock,
+                        Capture       *capture)
+{
+  if (capture->done)
+    return;
+
+  g_clear_error (&capture->error);
+  capture->ok = rfl_screenshot_save_png (capture->window, capture->path,
+                                         &capture->error);
+  capture->done = TRUE;
+}
+
+static gboolean
+capture_png (GtkWidget   *window,
+             const char  *path,
+             GError     **error)
+{
+  Capture capture = { window, path, FALSE, FALSE, NULL };
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
+  gulong handler;
+
+  for (guint attempt = 0; attempt < 5 && !capture.ok; attempt++)
+    {
+      gint64 deadline = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
+
+      capture.done = FALSE;
+      handler = g_signal_connect (clock, "after-paint",
+                                  G_CALLBACK (capture_after_paint_cb),
+                                  &capture);
+      gtk_widget_queue_draw (window);
+      while (!capture.done && g_get_monotonic_time () < deadline)
+        g_main_context_iteration (NULL, FALSE);
+      g_signal_handler_disconnect (clock, handler);
+    }
+
+  if (!capture.ok)
+    {
+      if (capture.error == NULL)
+        g_set_error (&capture.error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                     "no frame was painted");
+      g_propagate_error (error, capture.error);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 static void
 save (Shots      *shots,
       GtkWidget  *window,
@@ -182,7 +242,7 @@ save (Shots      *shots,
       return;
     }
 
-  if (!rfl_screenshot_save_png (window, path, &error)
+  if (!capture_png (window, path, &error)
       || !check_not_blank (path,
                            gtk_widget_get_width (window),
                            gtk_widget_get_height (window),
