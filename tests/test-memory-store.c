@@ -634,6 +634,82 @@ test_search (Fixture       *fixture,
   g_assert_cmpint (((RflMemoryHit *) hits->pdata[0])->memory->id, ==, sister);
 }
 
+static gboolean
+search_finds (Fixture    *fixture,
+              gint64      user,
+              const char *text,
+              gint64      id)
+{
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GError) error = NULL;
+
+  hits = rfl_memory_store_search (fixture->memories, fixture->tenant, user,
+                                  text, NULL, 0, 5, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < hits->len; i++)
+    {
+      RflMemoryHit *hit = g_ptr_array_index (hits, i);
+
+      if (hit->memory->id == id && hit->text_rank > 0)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* The words of memories are searched from memory: every change, also one
+ * made by a cascade or rolled back, shows in the next search. */
+static void
+test_search_after_changes (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(RflMemory) memory = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 other = add_user (fixture->db, fixture->tenant, "o@example.org");
+  gint64 bike, theirs, ghost;
+
+  bike = upsert (fixture, RFL_MEMORY_KIND_FACT, "bike", "rides a red tandem",
+                 NULL);
+  theirs = upsert_full (fixture, fixture->tenant, other, RFL_MEMORY_KIND_FACT,
+                        "boat", "sails a blue catamaran", 0.5, NULL, NULL);
+  g_assert_true (search_finds (fixture, fixture->user, "tandem", bike));
+  g_assert_false (search_finds (fixture, fixture->user, "catamaran", theirs));
+  g_assert_true (search_finds (fixture, other, "catamaran", theirs));
+
+  /* Edited words replace the old ones. */
+  memory = get (fixture, bike);
+  g_free (memory->value);
+  memory->value = g_strdup ("rides a green unicycle");
+  g_assert_true (rfl_memory_store_edit (fixture->memories, fixture->tenant,
+                                        memory, NULL, 0, &error));
+  g_assert_no_error (error);
+  g_assert_false (search_finds (fixture, fixture->user, "tandem", bike));
+  g_assert_true (search_finds (fixture, fixture->user, "unicycle", bike));
+
+  /* Deleted: gone. */
+  g_assert_true (rfl_memory_store_delete (fixture->memories, fixture->tenant,
+                                          bike, &error));
+  g_assert_false (search_finds (fixture, fixture->user, "unicycle", bike));
+
+  /* Deleted by a cascade: gone too. */
+  {
+    g_autofree char *sql = g_strdup_printf ("DELETE FROM users WHERE id = %"
+                                            G_GINT64_FORMAT, other);
+
+    g_assert_true (_rfl_database_exec (fixture->db, sql, &error));
+  }
+  g_assert_false (search_finds (fixture, other, "catamaran", theirs));
+
+  /* Inside a transaction the search sees its rows; after a rollback they
+   * are gone. */
+  g_assert_true (rfl_vector_store_begin (fixture->vectors, &error));
+  ghost = upsert (fixture, RFL_MEMORY_KIND_FACT, "ghost",
+                  "plays the theremin", NULL);
+  g_assert_true (search_finds (fixture, fixture->user, "theremin", ghost));
+  rfl_vector_store_rollback (fixture->vectors);
+  g_assert_false (search_finds (fixture, fixture->user, "theremin", ghost));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -654,6 +730,7 @@ main (int   argc,
   ADD ("invalid", test_invalid);
   ADD ("list-edit-delete", test_list_edit_delete);
   ADD ("search", test_search);
+  ADD ("search-after-changes", test_search_after_changes);
 
 #undef ADD
 

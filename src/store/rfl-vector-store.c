@@ -8,6 +8,7 @@
 
 #include "rfl-vector-store.h"
 #include "rfl-store-private.h"
+#include "rfl-text-index.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -20,6 +21,8 @@
 #define MAX_DIMS         65536
 #define DEFAULT_BATCH    64
 #define MIN_CANDIDATES   32
+/* Memories of a tenant searched for words in memory, beyond in SQL. */
+#define MAX_MEMORY_WORDS 25000
 
 /* SQL ------------------------------------------------------------------- */
 
@@ -49,12 +52,34 @@ static const char log_setup_sql[] =
   "  AFTER DELETE ON main.embeddings BEGIN"
   "  INSERT INTO vector_log VALUES (old.tenant_id, old.kind, old.owner_id,"
   "                                 NULL);"
+  "  END;"
+  /* A change to a tenant's memories drops its word index, also when a
+   * cascade makes it. */
+  "CREATE TEMP TRIGGER IF NOT EXISTS memory_words_insert"
+  "  AFTER INSERT ON main.memories BEGIN"
+  "  SELECT rfl_memory_words_changed (new.tenant_id);"
+  "  END;"
+  "CREATE TEMP TRIGGER IF NOT EXISTS memory_words_update"
+  "  AFTER UPDATE OF tenant_id, user_id, key, value ON main.memories BEGIN"
+  "  SELECT rfl_memory_words_changed (old.tenant_id);"
+  "  SELECT rfl_memory_words_changed (new.tenant_id);"
+  "  END;"
+  "CREATE TEMP TRIGGER IF NOT EXISTS memory_words_delete"
+  "  AFTER DELETE ON main.memories BEGIN"
+  "  SELECT rfl_memory_words_changed (old.tenant_id);"
   "  END;";
+
+static const char memory_words_sql[] =
+  "SELECT id, user_id, key || ' ' || value FROM memories"
+  " WHERE tenant_id = ?1 ORDER BY id";
 
 static const char log_teardown_sql[] =
   "DROP TRIGGER IF EXISTS temp.vector_log_insert;"
   "DROP TRIGGER IF EXISTS temp.vector_log_update;"
   "DROP TRIGGER IF EXISTS temp.vector_log_delete;"
+  "DROP TRIGGER IF EXISTS temp.memory_words_insert;"
+  "DROP TRIGGER IF EXISTS temp.memory_words_update;"
+  "DROP TRIGGER IF EXISTS temp.memory_words_delete;"
   "DROP TABLE IF EXISTS temp.vector_log;";
 
 static const char log_read_sql[] =
@@ -433,6 +458,9 @@ struct _RflVectorStore
   RflDatabase        *db;               /* owned */
   RflVectorEmbedder  *embedder;         /* owned */
   GHashTable         *indexes;          /* owned: gint64 key → IndexEntry */
+  /* Word indexes of memories, built on first use and dropped when the
+   * tenant's memories change: tenant id → RflTextIndex. */
+  GHashTable         *memory_words;     /* owned */
   /* The vectors this store wrote since the last sync, so that applying
    * them does not read them back: RowKey → Written. */
   GHashTable         *written;          /* owned */
@@ -498,6 +526,8 @@ rfl_vector_store_dispose (GObject *object)
     g_cancellable_cancel (self->job_cancellable);
   if (self->indexes != NULL)
     g_hash_table_remove_all (self->indexes);
+  if (self->memory_words != NULL)
+    g_hash_table_remove_all (self->memory_words);
 
   G_OBJECT_CLASS (rfl_vector_store_parent_class)->dispose (object);
 }
@@ -515,10 +545,14 @@ rfl_vector_store_finalize (GObject *object)
       sqlite3_create_function_v2 (_rfl_database_get_handle (self->db),
                                   "rfl_vector_write_seq", 0, SQLITE_UTF8,
                                   NULL, NULL, NULL, NULL, NULL);
+      sqlite3_create_function_v2 (_rfl_database_get_handle (self->db),
+                                  "rfl_memory_words_changed", 1, SQLITE_UTF8,
+                                  NULL, NULL, NULL, NULL, NULL);
       g_object_set_data (G_OBJECT (self->db), "rfl-vector-store", NULL);
     }
 
   g_clear_pointer (&self->indexes, g_hash_table_unref);
+  g_clear_pointer (&self->memory_words, g_hash_table_unref);
   g_clear_pointer (&self->written, g_hash_table_unref);
   g_clear_pointer (&self->job_keys, g_array_unref);
   g_clear_object (&self->job_cancellable);
@@ -592,6 +626,9 @@ rfl_vector_store_init (RflVectorStore *self)
 {
   self->indexes = g_hash_table_new_full (g_int64_hash, g_int64_equal,
                                          g_free, index_entry_free);
+  self->memory_words = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+                                              g_free,
+                                              (GDestroyNotify) rfl_text_index_free);
   self->written = g_hash_table_new_full (row_key_hash, row_key_equal,
                                          g_free, written_free);
   self->job_keys = g_array_new (FALSE, FALSE, sizeof (RowKey));
@@ -608,6 +645,20 @@ write_seq_function (sqlite3_context  *context,
   RflVectorStore *self = sqlite3_user_data (context);
 
   sqlite3_result_int64 (context, self->write_seq);
+}
+
+/* rfl_memory_words_changed (tenant_id): drops the tenant's word index of
+ * memories, from the temp triggers on memories. */
+static void
+memory_words_changed_function (sqlite3_context  *context,
+                               int               argc,
+                               sqlite3_value   **argv)
+{
+  RflVectorStore *self = sqlite3_user_data (context);
+  gint64 tenant_id = sqlite3_value_int64 (argv[0]);
+
+  g_hash_table_remove (self->memory_words, &tenant_id);
+  sqlite3_result_null (context);
 }
 
 RflVectorStore *
@@ -644,6 +695,12 @@ rfl_vector_store_new (RflDatabase        *db,
                                    "rfl_vector_write_seq", 0, SQLITE_UTF8,
                                    self, write_seq_function, NULL, NULL,
                                    NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function_v2 (_rfl_database_get_handle (db),
+                                     "rfl_memory_words_changed", 1,
+                                     SQLITE_UTF8, self,
+                                     memory_words_changed_function, NULL,
+                                     NULL, NULL);
   if (rc != SQLITE_OK)
     {
       _rfl_database_set_error (db, rc, error);
@@ -1785,6 +1842,68 @@ free_int64 (gpointer data)
 
 /* The ids among @hits that are rows of @tenant_id (and @user_id) that
  * searches may show. */
+/* The word index of @tenant_id's memories, built from the database on
+ * first use. Inside a transaction the rows may yet be rolled back, and
+ * a tenant with very many memories is better served by FTS5: then there
+ * is none and the caller asks SQL (NULL without an error). */
+static RflTextIndex *
+ensure_memory_words (RflVectorStore  *self,
+                     gint64           tenant_id,
+                     GError         **error)
+{
+  g_autoptr(RflTextIndex) words = NULL;
+  g_autoptr(RflCachedStmt) stmt = NULL;
+  RflTextIndex *cached;
+  gint64 started;
+  int rc;
+
+  RflVectorIndex *vectors;
+
+  if (in_transaction (self))
+    return NULL;
+
+  cached = g_hash_table_lookup (self->memory_words, &tenant_id);
+  if (cached != NULL)
+    return cached;
+
+  /* A change makes the next search build it again: past a size that
+   * takes longer than FTS5 would take for many searches. */
+  vectors = ensure_index (self, tenant_id, RFL_VECTOR_KIND_MEMORY, error);
+  if (vectors == NULL
+      || rfl_vector_index_get_count (vectors) > MAX_MEMORY_WORDS)
+    return NULL;
+
+  stmt = _rfl_database_prepare (self->db, memory_words_sql, error);
+  if (stmt == NULL)
+    return NULL;
+
+  sqlite3_bind_int64 (stmt, 1, tenant_id);
+  started = g_get_monotonic_time ();
+  words = rfl_text_index_new ();
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    rfl_text_index_add (words, sqlite3_column_int64 (stmt, 0),
+                        sqlite3_column_int64 (stmt, 1),
+                        (const char *) sqlite3_column_text (stmt, 2));
+
+  if (rc != SQLITE_DONE)
+    {
+      _rfl_database_set_error (self->db, rc, error);
+      return NULL;
+    }
+
+  g_debug ("Word index of tenant %" G_GINT64_FORMAT ": %u memories,"
+           " %" G_GSIZE_FORMAT " KiB, built in %.1f ms", tenant_id,
+           rfl_text_index_get_count (words),
+           rfl_text_index_get_size (words) / 1024,
+           (g_get_monotonic_time () - started) / 1000.0);
+
+  cached = g_steal_pointer (&words);
+  g_hash_table_insert (self->memory_words,
+                       g_memdup2 (&tenant_id, sizeof tenant_id), cached);
+
+  return cached;
+}
+
 static GHashTable *
 filter_ids (RflVectorStore      *self,
             gint64               tenant_id,
@@ -1796,9 +1915,40 @@ filter_ids (RflVectorStore      *self,
 {
   g_autoptr(GHashTable) allowed = NULL;
   g_autoptr(RflCachedStmt) stmt = NULL;
-  g_autoptr(GString) json = g_string_new ("[");
+  g_autoptr(GString) json = NULL;
   int rc;
 
+  allowed = g_hash_table_new_full (g_int64_hash, g_int64_equal, free_int64,
+                                   NULL);
+
+  if (kind == RFL_VECTOR_KIND_MEMORY)
+    {
+      g_autoptr(GError) local_error = NULL;
+      RflTextIndex *words = ensure_memory_words (self, tenant_id,
+                                                 &local_error);
+
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+
+      if (words != NULL)
+        {
+          for (guint i = 0; i < n_hits; i++)
+            {
+              gint64 owner;
+
+              if (rfl_text_index_lookup (words, hits[i].id, &owner)
+                  && (user_id == 0 || owner == user_id))
+                g_hash_table_add (allowed, g_memdup2 (&hits[i].id,
+                                                      sizeof (gint64)));
+            }
+          return g_steal_pointer (&allowed);
+        }
+    }
+
+  json = g_string_new ("[");
   for (guint i = 0; i < n_hits; i++)
     g_string_append_printf (json, "%s%" G_GINT64_FORMAT, i > 0 ? "," : "",
                             hits[i].id);
@@ -1812,8 +1962,6 @@ filter_ids (RflVectorStore      *self,
   sqlite3_bind_int64 (stmt, 2, user_id);
   sqlite3_bind_text (stmt, 3, json->str, json->len, SQLITE_STATIC);
 
-  allowed = g_hash_table_new_full (g_int64_hash, g_int64_equal, free_int64,
-                                   NULL);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       gint64 id = sqlite3_column_int64 (stmt, 0);
@@ -1852,7 +2000,21 @@ search_filtered (RflVectorStore  *self,
   if (count == 0 || limit == 0)
     return TRUE;
 
+  /* Ask for enough rows that @limit of them are likely the user's: four
+   * times as many, or in proportion to the user's share of the memories
+   * when that is known. */
   k = (guint) MIN (count, MAX ((gsize) limit * 4, MIN_CANDIDATES));
+  if (kind == RFL_VECTOR_KIND_MEMORY)
+    {
+      RflTextIndex *words = g_hash_table_lookup (self->memory_words,
+                                                 &tenant_id);
+      guint owned = words != NULL && !in_transaction (self)
+                    ? rfl_text_index_count_user (words, user_id) : 0;
+
+      if (owned > 0)
+        k = (guint) MIN (count, MAX ((gsize) limit * 5 * count / (4 * owned),
+                                     MIN_CANDIDATES));
+    }
 
   for (;;)
     {
@@ -1922,9 +2084,32 @@ search_text (RflVectorStore  *self,
 {
   g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(RflCachedStmt) stmt = NULL;
-  g_autofree char *query = _rfl_store_fts_query (text, RFL_FTS_MATCH_ANY);
+  g_autofree char *query = NULL;
   int rc;
 
+  if (kind == RFL_VECTOR_KIND_MEMORY && text != NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+      RflTextIndex *words = ensure_memory_words (self, tenant_id,
+                                                 &local_error);
+
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+
+      if (words != NULL)
+        {
+          g_array_set_size (ids, limit);
+          g_array_set_size (ids, rfl_text_index_search (words, text, user_id,
+                                                        limit,
+                                                        (gint64 *) ids->data));
+          return g_steal_pointer (&ids);
+        }
+    }
+
+  query = _rfl_store_fts_query (text, RFL_FTS_MATCH_ANY);
   if (query == NULL)
     return g_steal_pointer (&ids);
 
@@ -2026,14 +2211,15 @@ rfl_vector_store_search_hybrid (RflVectorStore  *self,
         query = embedded;
     }
 
+  /* Words first: for memories that also learns the user's share. */
+  if (!(text_ids = search_text (self, tenant_id, kind, user_id, text, n,
+                                error)))
+    return NULL;
   if (!(index = ensure_index (self, tenant_id, kind, error)))
     return NULL;
   if (query != NULL
       && !search_filtered (self, index, tenant_id, kind, user_id, query, n,
                            vector_hits, error))
-    return NULL;
-  if (!(text_ids = search_text (self, tenant_id, kind, user_id, text, n,
-                                error)))
     return NULL;
 
   positions = g_hash_table_new_full (g_int64_hash, g_int64_equal, free_int64,
