@@ -236,6 +236,26 @@ test_kernels (void)
       g_assert_cmpint (fast[v], ==, sum);
     }
 
+  /* Strides with a half-width tail (96) and the embedder's (384). */
+  for (guint d = 90; d <= 384; d += 294)
+    {
+      guint tail_stride = _rfl_vector_i8_stride (d);
+      g_autofree gint8 *rows = g_new0 (gint8, 16 * tail_stride);
+      g_autofree gint8 *probe = g_new0 (gint8, tail_stride);
+
+      for (guint i = 0; i < d; i++)
+        probe[i] = (gint8) g_rand_int_range (rand, -127, 128);
+      for (guint v = 0; v < 16; v++)
+        for (guint i = 0; i < d; i++)
+          rows[v * tail_stride + i] = (gint8) (v == 0 ? 127 : v == 1 ? -127
+                                               : g_rand_int_range (rand, -127, 128));
+
+      _rfl_vector_dot_i8_many (rows, tail_stride, 16, probe, fast);
+      _rfl_vector_dot_i8_many_generic (rows, tail_stride, 16, probe, generic);
+      for (guint v = 0; v < 16; v++)
+        g_assert_cmpint (fast[v], ==, generic[v]);
+    }
+
   for (guint i = 0; i < dims; i++)
     {
       a[i] = (float) g_rand_double_range (rand, -1, 1);
