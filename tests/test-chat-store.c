@@ -978,6 +978,147 @@ record (Fixture    *fixture,
 }
 
 static void
+record_keyed (Fixture    *fixture,
+              gint64      user,
+              gint64      api_key,
+              const char *provider,
+              const char *model,
+              guint       tokens,
+              gint64      cost,      /* -1: unpriced */
+              gint64      created_at)
+{
+  RflUsageRecord usage = {
+    .user_id = user,
+    .model = model,
+    .provider = provider,
+    .tokens_in = tokens,
+    .tokens_out = tokens,
+    .latency_ms = 50,
+    .created_at = created_at,
+    .api_key_id = api_key,
+    .priced = cost >= 0,
+    .cost_micro_usd = cost >= 0 ? (guint64) cost : 0,
+  };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (rfl_chat_store_record_usage (fixture->chat, fixture->tenant,
+                                              &usage, &error));
+  g_assert_no_error (error);
+}
+
+static GPtrArray *
+breakdown (Fixture       *fixture,
+           RflUsageGroup  group,
+           gint64         since,
+           gint64         until)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *rows;
+
+  rows = rfl_chat_store_usage_breakdown (fixture->chat, fixture->tenant,
+                                         group, since, until, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (rows);
+  return rows;
+}
+
+static void
+test_usage_breakdown (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  gint64 day1 = 1767225600000;   /* 2026-01-01T00:00:00Z */
+  gint64 other_user = add_user (fixture->db, fixture->tenant, "o@example.org");
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GError) error = NULL;
+  RflUsageBreakdown *row;
+  RflUsageGroup group;
+  gint64 key;
+
+  g_assert_true (_rfl_database_exec (fixture->db,
+                                     "INSERT INTO api_keys (tenant_id, name,"
+                                     " prefix, key_hash, scopes, created_at)"
+                                     " SELECT id, 'Reporting', 'rfl_AbCd',"
+                                     " printf ('%064d', 7), 1, 1"
+                                     " FROM tenants WHERE name = 'Alpha'",
+                                     &error));
+  g_assert_no_error (error);
+  key = query_int (fixture->db, "SELECT max (id) FROM api_keys");
+
+  record_keyed (fixture, fixture->user, 0, "openai", "gpt-4o", 100, 1250, day1);
+  record_keyed (fixture, fixture->user, key, "openai", "gpt-4o", 10, 125, day1 + DAY_MS);
+  record_keyed (fixture, other_user, key, "ollama", "llama3", 1000, 0, day1 + DAY_MS);
+  record_keyed (fixture, 0, key, "openai", "mystery", 1, -1, day1 + DAY_MS);
+  /* Outside the range. */
+  record_keyed (fixture, fixture->user, 0, "openai", "gpt-4o", 5, 5, day1 + 5 * DAY_MS);
+
+  rows = breakdown (fixture, RFL_USAGE_BY_DAY, day1, day1 + 2 * DAY_MS);
+  g_assert_cmpuint (rows->len, ==, 2);
+  row = rows->pdata[0];
+  g_assert_cmpstr (row->label, ==, "2026-01-01");
+  g_assert_cmpuint (row->n_calls, ==, 1);
+  g_assert_cmpuint (row->cost_micro_usd, ==, 1250);
+  row = rows->pdata[1];
+  g_assert_cmpstr (row->label, ==, "2026-01-02");
+  g_assert_cmpuint (row->n_calls, ==, 3);
+  g_assert_cmpuint (row->tokens_in, ==, 1011);
+  g_assert_cmpuint (row->cost_micro_usd, ==, 125);
+  g_assert_cmpuint (row->n_unpriced, ==, 1);
+  g_clear_pointer (&rows, g_ptr_array_unref);
+
+  /* Models: most tokens first, with their provider. */
+  rows = breakdown (fixture, RFL_USAGE_BY_MODEL, day1, day1 + 2 * DAY_MS);
+  g_assert_cmpuint (rows->len, ==, 3);
+  row = rows->pdata[0];
+  g_assert_cmpstr (row->label, ==, "llama3");
+  g_assert_cmpstr (row->detail, ==, "ollama");
+  g_assert_cmpuint (row->cost_micro_usd, ==, 0);
+  g_assert_cmpuint (row->n_unpriced, ==, 0);
+  row = rows->pdata[1];
+  g_assert_cmpstr (row->label, ==, "gpt-4o");
+  g_assert_cmpuint (row->n_calls, ==, 2);
+  g_assert_cmpuint (row->cost_micro_usd, ==, 1375);
+  row = rows->pdata[2];
+  g_assert_cmpstr (row->label, ==, "mystery");
+  g_assert_cmpuint (row->n_unpriced, ==, 1);
+  g_clear_pointer (&rows, g_ptr_array_unref);
+
+  /* Users, by email; calls without a user together. */
+  rows = breakdown (fixture, RFL_USAGE_BY_USER, 0, G_MAXINT64);
+  g_assert_cmpuint (rows->len, ==, 3);
+  row = rows->pdata[0];
+  g_assert_cmpstr (row->label, ==, "o@example.org");
+  g_assert_cmpint (row->id, ==, other_user);
+  row = rows->pdata[1];
+  g_assert_cmpstr (row->label, ==, "a@example.org");
+  g_assert_cmpuint (row->n_calls, ==, 3);
+  g_assert_cmpuint (row->cost_micro_usd, ==, 1380);
+  row = rows->pdata[2];
+  g_assert_cmpstr (row->label, ==, "");
+  g_assert_cmpint (row->id, ==, 0);
+  g_clear_pointer (&rows, g_ptr_array_unref);
+
+  /* Keys, by name and prefix. */
+  rows = breakdown (fixture, RFL_USAGE_BY_KEY, 0, G_MAXINT64);
+  g_assert_cmpuint (rows->len, ==, 2);
+  row = rows->pdata[0];
+  g_assert_cmpstr (row->label, ==, "Reporting");
+  g_assert_cmpstr (row->detail, ==, "rfl_AbCd");
+  g_assert_cmpint (row->id, ==, key);
+  g_assert_cmpuint (row->n_calls, ==, 3);
+  row = rows->pdata[1];
+  g_assert_cmpint (row->id, ==, 0);
+  g_assert_cmpuint (row->n_calls, ==, 2);
+  g_clear_pointer (&rows, g_ptr_array_unref);
+
+  /* Names of the groups. */
+  g_assert_true (rfl_usage_group_from_string ("key", &group));
+  g_assert_cmpint (group, ==, RFL_USAGE_BY_KEY);
+  g_assert_cmpstr (rfl_usage_group_to_string (RFL_USAGE_BY_USER), ==, "user");
+  g_assert_false (rfl_usage_group_from_string ("tenant", &group));
+  g_assert_false (rfl_usage_group_from_string (NULL, &group));
+}
+
+static void
 test_usage (Fixture       *fixture,
             gconstpointer  data)
 {
@@ -1222,6 +1363,7 @@ main (int   argc,
   ADD ("stream-ends", test_stream_ends);
   ADD ("recover", test_recover);
   ADD ("usage", test_usage);
+  ADD ("usage-breakdown", test_usage_breakdown);
   ADD ("tools", test_tools);
   ADD ("without-vectors", test_without_vectors);
 

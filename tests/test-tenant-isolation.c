@@ -39,6 +39,7 @@ typedef struct
   gint64 messages[3];      /* user, assistant, tool */
   gint64 memory;
   gint64 memory2;          /* of user2 */
+  gint64 api_key;
 } Side;
 
 typedef struct
@@ -192,7 +193,22 @@ fill_side (Fixture    *fixture,
   side->memory2 = add_memory (fixture, side->tenant, side->user2, "flower",
                               "loves shared tulips too");
 
+  {
+    g_autofree char *sql = NULL;
+
+    sql = g_strdup_printf ("INSERT INTO api_keys (tenant_id, name, prefix,"
+                           " key_hash, scopes, created_at)"
+                           " VALUES (%" G_GINT64_FORMAT ", 'key of %s',"
+                           " 'rfl_%s000', '%064" G_GINT64_MODIFIER "d', 1, 1)",
+                           side->tenant, model, model + 6, side->tenant);
+    g_assert_true (_rfl_database_exec (fixture->db, sql, &error));
+    side->api_key = sqlite3_last_insert_rowid (_rfl_database_get_handle (fixture->db));
+  }
+
   usage.user_id = side->user;
+  usage.api_key_id = side->api_key;
+  usage.priced = TRUE;
+  usage.cost_micro_usd = tokens;
   usage.conversation_id = side->conversation;
   usage.model = model;
   usage.provider = "ollama";
@@ -401,6 +417,32 @@ read_sum_usage (Fixture *fixture)
   sums = rfl_chat_store_sum_usage (fixture->chat, fixture->a.tenant,
                                    fixture->b.user, 0, G_MAXINT64, &error);
   g_assert_cmpuint (sums->len, ==, 0);
+}
+
+static void
+read_usage_breakdown (Fixture *fixture)
+{
+  for (RflUsageGroup group = RFL_USAGE_BY_DAY; group <= RFL_USAGE_BY_KEY; group++)
+    {
+      g_autoptr(GPtrArray) rows = NULL;
+      g_autoptr(GError) error = NULL;
+      RflUsageBreakdown *row;
+
+      rows = rfl_chat_store_usage_breakdown (fixture->chat, fixture->a.tenant,
+                                             group, 0, G_MAXINT64, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (rows->len, ==, 1);
+      row = rows->pdata[0];
+      g_assert_cmpuint (row->n_calls, ==, 1);
+      g_assert_cmpuint (row->tokens_in, ==, 1);
+      g_assert_cmpuint (row->cost_micro_usd, ==, 1);
+      if (group == RFL_USAGE_BY_USER)
+        g_assert_cmpint (row->id, ==, fixture->a.user);
+      if (group == RFL_USAGE_BY_KEY)
+        g_assert_cmpint (row->id, ==, fixture->a.api_key);
+      if (group == RFL_USAGE_BY_MODEL)
+        g_assert_cmpstr (row->label, ==, "model-a");
+    }
 }
 
 static void
@@ -733,6 +775,12 @@ write_usage_and_tools (Fixture *fixture)
                                                fixture->a.tenant, &usage,
                                                &error));
   assert_not_found (&error);
+  usage.conversation_id = 0;
+  usage.api_key_id = fixture->b.api_key;
+  g_assert_false (rfl_chat_store_record_usage (fixture->chat,
+                                               fixture->a.tenant, &usage,
+                                               &error));
+  assert_not_found (&error);
 
   g_assert_true (rfl_chat_store_set_tool_enabled (fixture->chat,
                                                   fixture->a.tenant,
@@ -816,6 +864,7 @@ static const Entry reads[] = {
   { "rfl_chat_store_get_message", read_get_message },
   { "rfl_chat_store_list_messages", read_list_messages },
   { "rfl_chat_store_sum_usage", read_sum_usage },
+  { "rfl_chat_store_usage_breakdown", read_usage_breakdown },
   { "rfl_chat_store_get_tool_enabled", read_get_tool_enabled },
   { "rfl_chat_store_list_tool_permissions", read_list_tool_permissions },
   { "rfl_memory_store_get", read_memory_get },
@@ -861,7 +910,9 @@ static const char * const no_rows[] = {
   "rfl_conversation_get_type", "rfl_conversation_copy",
   "rfl_conversation_free", "rfl_message_get_type", "rfl_message_new",
   "rfl_message_copy", "rfl_message_free", "rfl_usage_sum_get_type",
-  "rfl_usage_sum_copy", "rfl_usage_sum_free", "rfl_tool_permission_get_type",
+  "rfl_usage_sum_copy", "rfl_usage_sum_free", "rfl_usage_breakdown_free",
+  "rfl_usage_group_from_string", "rfl_usage_group_to_string",
+  "rfl_tool_permission_get_type",
   "rfl_tool_permission_copy", "rfl_tool_permission_free",
   "rfl_memory_get_type", "rfl_memory_new", "rfl_memory_copy",
   "rfl_memory_free", "rfl_memory_hit_get_type", "rfl_memory_hit_copy",

@@ -88,6 +88,7 @@ _rfl_service_http_resolve_identity (RflRequest     *request,
     {
       out->tenant_id = principal->tenant_id;
       out->user_id = principal->user_id;
+      out->api_key_id = 0;
       return TRUE;
     }
 
@@ -121,6 +122,7 @@ _rfl_service_http_resolve_identity (RflRequest     *request,
 
   out->tenant_id = principal->tenant_id;
   out->user_id = user_id;
+  out->api_key_id = principal->api_key_id;
   if (!_rfl_service_check_identity (http->core, *out, &check, &error))
     {
       _rfl_service_http_respond_error (request, error);

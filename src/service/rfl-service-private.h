@@ -8,6 +8,7 @@
 
 #include "rfl-service.h"
 
+#include "core/rfl-price-table.h"
 #include "core/rfl-quota.h"
 #include "llm/rfl-llm-client.h"
 #include "rfl-assistant.h"
@@ -97,6 +98,7 @@ struct _RflServiceCore
   RflVectorStore      *vectors;
   RflChatStore        *chat;
   RflMemoryStore      *memories;
+  RflPriceTable       *prices;            /* what calls cost */
   GCancellable        *cancellable;       /* cancelled when stopping */
   gboolean             stopping;
   guint                n_holds;           /* work that must end first */
@@ -169,7 +171,18 @@ RflProviderSnapshot *_rfl_service_dup_provider (RflServiceCore  *core,
 RflLlmClient        *_rfl_service_new_client   (const RflProviderSnapshot *provider,
                                                 GError                   **error);
 
-/* Records one call's usage; failures are logged. */
+/* The prices calls are metered at: the administrator's table kept in
+ * the database (setting "prices"), else the one shipped. Service thread. */
+gboolean        _rfl_service_load_prices  (RflServiceCore  *core,
+                                           GError         **error);
+/* Validates @json (see rfl_price_table_new_from_json()), keeps it and
+ * meters the next calls with it. */
+gboolean        _rfl_service_set_prices   (RflServiceCore  *core,
+                                           const char      *json,
+                                           GError         **error);
+
+/* Records one call's usage, with its cost at the current prices (none
+ * for a local Ollama model); failures are logged. */
 void            _rfl_service_record_usage (RflServiceCore            *core,
                                            RflIdentity                identity,
                                            gint64                     conversation_id,

@@ -542,6 +542,7 @@ open_stores (RflServiceCore  *core,
 
   /* Answers cut off by the end of the last run are kept, interrupted. */
   return rfl_chat_store_recover_interrupted (core->chat, NULL, error)
+         && _rfl_service_load_prices (core, error)
          && rfl_vector_store_load_all (core->vectors, error)
          && _rfl_service_load_quotas (core, 0, error)
          && seed_quota_usage (core, error);
@@ -550,6 +551,7 @@ open_stores (RflServiceCore  *core,
 static void
 close_stores (RflServiceCore *core)
 {
+  g_clear_pointer (&core->prices, rfl_price_table_unref);
   g_clear_object (&core->memories);
   g_clear_object (&core->chat);
   g_clear_object (&core->vectors);
@@ -919,6 +921,61 @@ _rfl_service_new_client (const RflProviderSnapshot  *provider,
                              error);
 }
 
+#define PRICES_SETTING "prices"
+
+gboolean
+_rfl_service_load_prices (RflServiceCore  *core,
+                          GError         **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *json = NULL;
+  RflPriceTable *prices = NULL;
+
+  json = rfl_database_dup_setting (core->db, PRICES_SETTING, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  if (json != NULL)
+    {
+      prices = rfl_price_table_new_from_json (json, -1, &local_error);
+      /* Only valid tables are kept; should one be damaged, the shipped
+       * prices serve until the administrator saves new ones. */
+      if (prices == NULL)
+        g_warning ("The price table in the database is not valid (%s);"
+                   " using the default prices", local_error->message);
+    }
+  if (prices == NULL)
+    prices = rfl_price_table_new_default ();
+
+  g_clear_pointer (&core->prices, rfl_price_table_unref);
+  core->prices = prices;
+  return TRUE;
+}
+
+gboolean
+_rfl_service_set_prices (RflServiceCore  *core,
+                         const char      *json,
+                         GError         **error)
+{
+  g_autoptr(RflPriceTable) prices = NULL;
+  g_autofree char *normal = NULL;
+
+  prices = rfl_price_table_new_from_json (json, -1, error);
+  if (prices == NULL)
+    return FALSE;
+
+  normal = rfl_price_table_to_json (prices);
+  if (!rfl_database_set_setting (core->db, PRICES_SETTING, normal, error))
+    return FALSE;
+
+  g_clear_pointer (&core->prices, rfl_price_table_unref);
+  core->prices = g_steal_pointer (&prices);
+  return TRUE;
+}
+
 void
 _rfl_service_record_usage (RflServiceCore            *core,
                            RflIdentity                identity,
@@ -948,6 +1005,18 @@ _rfl_service_record_usage (RflServiceCore            *core,
   record.tokens_out = result != NULL
                         ? rfl_chat_result_get_output_tokens (result) : 0;
   record.latency_ms = (guint) CLAMP (latency_ms, 0, G_MAXUINT);
+  record.api_key_id = identity.api_key_id;
+
+  /* A local model costs nothing per token. */
+  if (provider->kind == RFL_PROVIDER_OLLAMA)
+    record.priced = TRUE;
+  else if (core->prices != NULL)
+    record.priced = rfl_price_table_estimate_cost (core->prices, record.model,
+                                                   record.tokens_in,
+                                                   record.tokens_out,
+                                                   &record.cost_micro_usd);
+  if (record.cost_micro_usd > G_MAXINT64)
+    record.priced = FALSE;
 
   if (!rfl_chat_store_record_usage (core->chat, identity.tenant_id, &record,
                                     &error))

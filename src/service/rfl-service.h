@@ -25,11 +25,13 @@ G_BEGIN_DECLS
 #define RFL_TYPE_SERVICE (rfl_service_get_type ())
 G_DECLARE_FINAL_TYPE (RflService, rfl_service, RFL, SERVICE, GObject)
 
-/* Who is asking: every call is scoped to one tenant and one user. */
+/* Who is asking: every call is scoped to one tenant and one user, and
+ * made with an API key of the tenant or not (0), which usage records. */
 typedef struct
 {
   gint64 tenant_id;
   gint64 user_id;
+  gint64 api_key_id;
 } RflIdentity;
 
 /* Which language model answers. @api_key is never written anywhere by the

@@ -137,13 +137,61 @@ static const char message_recover_sql[] =
 
 static const char usage_insert_sql[] =
   "INSERT INTO usage (tenant_id, user_id, conversation_id, model, provider,"
-  "                   tokens_in, tokens_out, latency_ms, created_at)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+  "                   tokens_in, tokens_out, latency_ms, created_at,"
+  "                   api_key_id, cost_micro_usd)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+static const char api_key_of_tenant_sql[] =
+  "SELECT 1 FROM api_keys WHERE id = ?1 AND tenant_id = ?2";
+
+#define USAGE_SUMS \
+  "count(*), sum (u.tokens_in), sum (u.tokens_out), sum (u.latency_ms)," \
+  " coalesce (sum (u.cost_micro_usd), 0), sum (u.cost_micro_usd IS NULL)"
+#define USAGE_RANGE \
+  " WHERE u.tenant_id = ?1 AND u.created_at >= ?2 AND u.created_at < ?3"
+
+/* Per RflUsageGroup: label, id, detail, then USAGE_SUMS. */
+static const char * const usage_breakdown_sql[] = {
+  [RFL_USAGE_BY_DAY] =
+    "SELECT strftime ('%Y-%m-%d', u.created_at / 1000, 'unixepoch') AS day,"
+    "       0, NULL, " USAGE_SUMS
+    " FROM usage AS u" USAGE_RANGE
+    " GROUP BY day ORDER BY day",
+  [RFL_USAGE_BY_MODEL] =
+    "SELECT u.model, 0, u.provider, " USAGE_SUMS
+    " FROM usage AS u" USAGE_RANGE
+    " GROUP BY u.provider, u.model"
+    " ORDER BY sum (u.tokens_in + u.tokens_out) DESC, u.model, u.provider",
+  [RFL_USAGE_BY_USER] =
+    "SELECT coalesce (s.email, ''), coalesce (u.user_id, 0), NULL, " USAGE_SUMS
+    " FROM usage AS u"
+    " LEFT JOIN users AS s ON s.id = u.user_id AND s.tenant_id = u.tenant_id"
+    USAGE_RANGE
+    " GROUP BY u.user_id"
+    " ORDER BY sum (u.tokens_in + u.tokens_out) DESC, u.user_id",
+  [RFL_USAGE_BY_KEY] =
+    "SELECT coalesce (k.name, ''), coalesce (u.api_key_id, 0), k.prefix, "
+    USAGE_SUMS
+    " FROM usage AS u"
+    " LEFT JOIN api_keys AS k"
+    "   ON k.id = u.api_key_id AND k.tenant_id = u.tenant_id"
+    USAGE_RANGE
+    " GROUP BY u.api_key_id"
+    " ORDER BY sum (u.tokens_in + u.tokens_out) DESC, u.api_key_id",
+};
+
+static const char * const usage_group_names[] = {
+  [RFL_USAGE_BY_DAY] = "day",
+  [RFL_USAGE_BY_MODEL] = "model",
+  [RFL_USAGE_BY_USER] = "user",
+  [RFL_USAGE_BY_KEY] = "key",
+};
 
 static const char usage_sum_sql[] =
   "SELECT strftime ('%Y-%m-%d', created_at / 1000, 'unixepoch') AS day,"
   "       provider, model, count(*), sum (tokens_in), sum (tokens_out),"
-  "       sum (latency_ms)"
+  "       sum (latency_ms), coalesce (sum (cost_micro_usd), 0),"
+  "       sum (cost_micro_usd IS NULL)"
   " FROM usage"
   " WHERE tenant_id = ?1 AND (?2 = 0 OR user_id = ?2)"
   "   AND created_at >= ?3 AND created_at < ?4"
@@ -1817,6 +1865,35 @@ check_usage_record (RflChatStore          *self,
                               error))
     return FALSE;
 
+  if (record->api_key_id != 0)
+    {
+      g_autoptr(RflCachedStmt) stmt = NULL;
+      int rc;
+
+      stmt = _rfl_database_prepare (self->db, api_key_of_tenant_sql, error);
+      if (stmt == NULL)
+        return FALSE;
+
+      sqlite3_bind_int64 (stmt, 1, record->api_key_id);
+      sqlite3_bind_int64 (stmt, 2, tenant_id);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_DONE)
+        {
+          g_set_error_literal (error, RFL_ERROR, RFL_ERROR_NOT_FOUND,
+                               _("The API key does not exist"));
+          return FALSE;
+        }
+      if (rc != SQLITE_ROW)
+        return _rfl_database_set_error (self->db, rc, error);
+    }
+
+  if (record->priced && record->cost_micro_usd > G_MAXINT64)
+    {
+      g_set_error_literal (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT,
+                           _("The cost of the call is too large"));
+      return FALSE;
+    }
+
   return TRUE;
 }
 
@@ -1881,6 +1958,10 @@ rfl_chat_store_record_usage (RflChatStore          *self,
   sqlite3_bind_int64 (stmt, 8, record->latency_ms);
   sqlite3_bind_int64 (stmt, 9, record->created_at > 0 ? record->created_at
                                                       : _rfl_store_now_ms ());
+  if (record->api_key_id != 0)
+    sqlite3_bind_int64 (stmt, 10, record->api_key_id);
+  if (record->priced)
+    sqlite3_bind_int64 (stmt, 11, (gint64) record->cost_micro_usd);
 
   return _rfl_store_step_done (self->db, stmt, error);
 }
@@ -1921,6 +2002,8 @@ rfl_chat_store_sum_usage (RflChatStore  *self,
       sum->tokens_in = (guint64) sqlite3_column_int64 (stmt, 4);
       sum->tokens_out = (guint64) sqlite3_column_int64 (stmt, 5);
       sum->latency_ms = (guint64) sqlite3_column_int64 (stmt, 6);
+      sum->cost_micro_usd = (guint64) sqlite3_column_int64 (stmt, 7);
+      sum->n_unpriced = (guint64) sqlite3_column_int64 (stmt, 8);
       g_ptr_array_add (sums, sum);
     }
 
@@ -1931,6 +2014,92 @@ rfl_chat_store_sum_usage (RflChatStore  *self,
     }
 
   return g_steal_pointer (&sums);
+}
+
+void
+rfl_usage_breakdown_free (RflUsageBreakdown *self)
+{
+  if (self == NULL)
+    return;
+
+  g_free (self->label);
+  g_free (self->detail);
+  g_free (self);
+}
+
+gboolean
+rfl_usage_group_from_string (const char    *str,
+                             RflUsageGroup *out)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (usage_group_names); i++)
+    {
+      if (g_strcmp0 (str, usage_group_names[i]) == 0)
+        {
+          *out = (RflUsageGroup) i;
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
+const char *
+rfl_usage_group_to_string (RflUsageGroup group)
+{
+  g_return_val_if_fail (group < G_N_ELEMENTS (usage_group_names), NULL);
+
+  return usage_group_names[group];
+}
+
+GPtrArray *
+rfl_chat_store_usage_breakdown (RflChatStore   *self,
+                                gint64          tenant_id,
+                                RflUsageGroup   group,
+                                gint64          since,
+                                gint64          until,
+                                GError        **error)
+{
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(RflCachedStmt) stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_CHAT_STORE (self), NULL);
+  g_return_val_if_fail (group < G_N_ELEMENTS (usage_breakdown_sql), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = _rfl_database_prepare (self->db, usage_breakdown_sql[group], error);
+  if (stmt == NULL)
+    return NULL;
+
+  sqlite3_bind_int64 (stmt, 1, tenant_id);
+  sqlite3_bind_int64 (stmt, 2, since);
+  sqlite3_bind_int64 (stmt, 3, until);
+
+  rows = g_ptr_array_new_with_free_func ((GDestroyNotify) rfl_usage_breakdown_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      RflUsageBreakdown *row = g_new0 (RflUsageBreakdown, 1);
+
+      row->label = _rfl_store_dup_column_text (stmt, 0);
+      row->id = sqlite3_column_int64 (stmt, 1);
+      if (sqlite3_column_type (stmt, 2) != SQLITE_NULL)
+        row->detail = _rfl_store_dup_column_text (stmt, 2);
+      row->n_calls = (guint64) sqlite3_column_int64 (stmt, 3);
+      row->tokens_in = (guint64) sqlite3_column_int64 (stmt, 4);
+      row->tokens_out = (guint64) sqlite3_column_int64 (stmt, 5);
+      row->latency_ms = (guint64) sqlite3_column_int64 (stmt, 6);
+      row->cost_micro_usd = (guint64) sqlite3_column_int64 (stmt, 7);
+      row->n_unpriced = (guint64) sqlite3_column_int64 (stmt, 8);
+      g_ptr_array_add (rows, row);
+    }
+
+  if (rc != SQLITE_DONE)
+    {
+      _rfl_database_set_error (self->db, rc, error);
+      return NULL;
+    }
+
+  return g_steal_pointer (&rows);
 }
 
 /* Tool permissions ------------------------------------------------------ */

@@ -88,6 +88,9 @@ typedef struct
   guint       tokens_out;
   guint       latency_ms;
   gint64      created_at;         /* 0: now */
+  gint64      api_key_id;         /* 0: not made with an API key */
+  gboolean    priced;             /* FALSE: no price known for the model */
+  guint64     cost_micro_usd;     /* when priced */
 } RflUsageRecord;
 
 /* Usage summed per day (UTC), provider and model. */
@@ -100,7 +103,42 @@ typedef struct
   guint64  tokens_in;
   guint64  tokens_out;
   guint64  latency_ms;            /* the sum; divide by n_calls */
+  guint64  cost_micro_usd;        /* of the priced calls */
+  guint64  n_unpriced;            /* calls without a price */
 } RflUsageSum;
+
+/* What usage is broken down by. */
+typedef enum
+{
+  RFL_USAGE_BY_DAY,
+  RFL_USAGE_BY_MODEL,
+  RFL_USAGE_BY_USER,
+  RFL_USAGE_BY_KEY,
+} RflUsageGroup;
+
+/* Usage summed per group: @label is the day ("2026-01-31"), the model,
+ * the user's email or the API key's name; @id the user's or key's id (0
+ * for calls without one, whose @label is ""); @detail the provider of a
+ * model or the first characters of a key ("rfl_AbCd"), else NULL. */
+typedef struct
+{
+  char    *label;
+  gint64   id;
+  char    *detail;
+  guint64  n_calls;
+  guint64  tokens_in;
+  guint64  tokens_out;
+  guint64  latency_ms;            /* the sum; divide by n_calls */
+  guint64  cost_micro_usd;        /* of the priced calls */
+  guint64  n_unpriced;            /* calls without a price */
+} RflUsageBreakdown;
+
+void               rfl_usage_breakdown_free     (RflUsageBreakdown       *self);
+gboolean           rfl_usage_group_from_string  (const char              *str,
+                                                 RflUsageGroup           *out);
+const char        *rfl_usage_group_to_string    (RflUsageGroup            group);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflUsageBreakdown, rfl_usage_breakdown_free)
 
 typedef struct
 {
@@ -343,6 +381,16 @@ gboolean         rfl_chat_store_record_usage          (RflChatStore     *self,
 GPtrArray       *rfl_chat_store_sum_usage             (RflChatStore     *self,
                                                        gint64            tenant_id,
                                                        gint64            user_id,
+                                                       gint64            since,
+                                                       gint64            until,
+                                                       GError          **error);
+
+/* Sums of the tenant's calls in [@since, @until) per @group: days in
+ * order, the others most tokens first. Returns a GPtrArray of
+ * RflUsageBreakdown. */
+GPtrArray       *rfl_chat_store_usage_breakdown       (RflChatStore     *self,
+                                                       gint64            tenant_id,
+                                                       RflUsageGroup     group,
                                                        gint64            since,
                                                        gint64            until,
                                                        GError          **error);
