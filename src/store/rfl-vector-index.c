@@ -22,8 +22,8 @@
 #define SCAN_BLOCK 256
 /* Candidates kept by the int8 pass: max (k × CANDIDATE_FACTOR,
  * CANDIDATE_MIN). */
-#define CANDIDATE_FACTOR 10
-#define CANDIDATE_MIN 100
+#define CANDIDATE_FACTOR 4
+#define CANDIDATE_MIN 40
 /* Training rows per list and the rows copied per lock while building. */
 #define SAMPLE_PER_LIST 32
 #define BUILD_CHUNK 4096
