@@ -37,6 +37,12 @@ struct _RflTextIndex
   GHashTable *per_user;       /* gint64 user id → row count */
   guint64     n_words;        /* over all rows */
   gsize       size;           /* bytes held, roughly */
+
+  /* Kept between searches: a score per row, all 0 between searches,
+   * and the rows a search scored. */
+  double     *scores;
+  guint32    *touched;
+  guint       scratch_len;
 };
 
 static void
@@ -71,6 +77,8 @@ rfl_text_index_free (RflTextIndex *self)
   g_hash_table_unref (self->positions);
   g_hash_table_unref (self->words);
   g_hash_table_unref (self->per_user);
+  g_free (self->scores);
+  g_free (self->touched);
   g_free (self);
 }
 
@@ -313,9 +321,9 @@ rfl_text_index_search (RflTextIndex *self,
                        gint64       *ids)
 {
   g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func (g_free);
-  g_autofree double *scores = NULL;
-  g_autofree guint32 *touched = NULL;
   g_autofree Ranked *best = NULL;
+  double *scores;
+  guint32 *touched;
   guint n_docs, n_touched = 0, n_best = 0;
   double average;
 
@@ -331,8 +339,16 @@ rfl_text_index_search (RflTextIndex *self,
     return 0;
 
   average = (double) self->n_words / n_docs;
-  scores = g_new0 (double, n_docs);
-  touched = g_new (guint32, n_docs);
+  if (self->scratch_len < n_docs)
+    {
+      g_free (self->scores);
+      g_free (self->touched);
+      self->scores = g_new0 (double, n_docs);
+      self->touched = g_new (guint32, n_docs);
+      self->scratch_len = n_docs;
+    }
+  scores = self->scores;
+  touched = self->touched;
 
   /* Each word is a phrase of its own, repeated ones too, as in FTS5. */
   for (guint w = 0; w < words->len; w++)
@@ -387,6 +403,9 @@ rfl_text_index_search (RflTextIndex *self,
         }
       best[at] = candidate;
     }
+
+  for (guint i = 0; i < n_touched; i++)
+    scores[touched[i]] = 0.0;
 
   for (guint i = 0; i < n_best; i++)
     ids[i] = best[i].id;

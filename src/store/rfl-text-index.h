@@ -17,8 +17,8 @@ G_BEGIN_DECLS
  * `unicode61 remove_diacritics 2` tokenizer does. It answers the word half
  * of a hybrid search without a SQL query, and tells which user owns a row.
  *
- * Not thread-safe: one thread builds and reads it. Rows are only added;
- * a changed tenant gets a new index. */
+ * Not thread-safe, not even to search: one thread builds and reads it.
+ * Rows are only added; a changed tenant gets a new index. */
 
 typedef struct _RflTextIndex RflTextIndex;
 
