@@ -874,6 +874,7 @@ create_admin_database (const char   *path,
     { 2, "gil@privacylabs.example", "Gil Sato", RFL_ROLE_TENANT_ADMIN },
   };
   gint64 ids[G_N_ELEMENTS (tenants)];
+  gint64 user_ids[G_N_ELEMENTS (users)];
   gint64 today = g_get_real_time () / G_USEC_PER_SEC / 86400 * 86400;
   RflAuditActor actor = { 0 };
   g_autofree char *revoked = NULL;
@@ -895,6 +896,7 @@ create_admin_database (const char   *path,
                                             error);
       if (id == 0)
         return FALSE;
+      user_ids[i] = id;
       if (i == 0)
         *admin = (RflIdentity) { ids[0], id };
     }
@@ -916,6 +918,32 @@ create_admin_database (const char   *path,
   if (revoked == NULL
       || !rfl_auth_store_revoke_api_key (auth, ids[0], made->id, &actor, error))
     return FALSE;
+
+  /* Sign-ins, a mistyped password and a reset for the audit log. */
+  {
+    g_autoptr(RflAuthTokens) tokens = NULL;
+    g_autoptr(GError) refused = NULL;
+    g_autofree char *target = NULL;
+
+    tokens = rfl_auth_store_login (auth, ids[0], "chen.li@acme.example",
+                                   "example-password", error);
+    if (tokens == NULL)
+      return FALSE;
+    g_clear_pointer (&tokens, rfl_auth_tokens_free);
+    tokens = rfl_auth_store_login (auth, ids[0], "dora.novak@acme.example",
+                                   "exmaple-password", &refused);
+    target = g_strdup_printf ("user:%" G_GINT64_FORMAT, user_ids[2]);
+    if (rfl_auth_store_revoke_user_sessions (auth, ids[0], user_ids[2],
+                                             &actor, error) == 0
+        || !rfl_audit_log_append (audit, ids[0], &actor,
+                                  "user_password_reset", target,
+                                  "{\"sessions_revoked\":1}", error))
+      return FALSE;
+    tokens = rfl_auth_store_login (auth, ids[0], "ben.okafor@acme.example",
+                                   "example-password", error);
+    if (tokens == NULL)
+      return FALSE;
+  }
 
   /* A month of usage: weekdays busier than weekends. */
   for (guint t = 0; t < G_N_ELEMENTS (tenants); t++)
@@ -948,6 +976,24 @@ create_admin_database (const char   *path,
                                 "WHERE name = 'Northwind Clinic'", error);
 }
 
+static GtkWidget *
+find_widget_named (GtkWidget  *widget,
+                   const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (widget), name) == 0)
+    return widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_widget_named (child, name);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
 static void
 save_admin_scenes (Shots *shots)
 {
@@ -958,6 +1004,7 @@ save_admin_scenes (Shots *shots)
   g_autoptr(RflService) service = NULL;
   g_autoptr(GError) error = NULL;
   static RflIdentity admin;   /* made in the first style's run */
+  GtkWidget *search;
   GtkWindow *window;
   RflAdminPage *page;
 
@@ -985,6 +1032,13 @@ save_admin_scenes (Shots *shots)
       rfl_admin_page_show_view (page, views[i]);
       save (shots, GTK_WIDGET (window), name);
     }
+
+  /* The audit log searched for what is not there. */
+  search = find_widget_named (GTK_WIDGET (page), "audit-search");
+  g_assert (search != NULL);
+  gtk_editable_set_text (GTK_EDITABLE (search), "frank@");
+  spin_main_loop (800);
+  save (shots, GTK_WIDGET (window), "admin-audit-empty");
 
   gtk_window_destroy (window);
   rfl_service_shutdown (service);

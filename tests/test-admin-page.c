@@ -7,10 +7,12 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <string.h>
 
 #include "service/rfl-service-admin.h"
 #include "store/rfl-database.h"
 #include "ui/rfl-admin-page.h"
+#include "ui/rfl-tenant-page.h"
 
 typedef struct
 {
@@ -285,6 +287,204 @@ test_tool_switch (Fixture       *fixture,
   WAIT_FOR (tool_enabled (fixture, fixture->root.tenant_id, "web_fetch"));
 }
 
+/* Runs one administration call as the system administrator. */
+static RflAdminResult *
+admin (Fixture         *fixture,
+       RflAdminRequest *request)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  RflAdminResult *answer;
+
+  rfl_service_admin_async (fixture->service, fixture->root, request, NULL,
+                           done_cb, &result);
+  WAIT_FOR (result != NULL);
+  answer = rfl_service_admin_finish (fixture->service, result, &error);
+  g_assert_no_error (error);
+  return answer;
+}
+
+static gint64
+tenant_id (Fixture    *fixture,
+           const char *name)
+{
+  RflAdminRequest request = { RFL_ADMIN_LIST_TENANTS };
+  g_autoptr(RflAdminResult) tenants = admin (fixture, &request);
+
+  for (guint i = 0; i < tenants->items->len; i++)
+    {
+      RflAdminTenant *tenant = g_ptr_array_index (tenants->items, i);
+
+      if (g_str_equal (tenant->name, name))
+        return tenant->id;
+    }
+  g_assert_not_reached ();
+}
+
+static guint
+count_children (GtkWidget *widget)
+{
+  guint n = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n++;
+  return n;
+}
+
+/* The audit rows shown, or 0 while the empty state is. */
+static guint
+audit_rows (Fixture *fixture)
+{
+  GtkWidget *list = find_named (GTK_WIDGET (fixture->page), "audit-entries");
+  GtkWidget *empty = find_named (GTK_WIDGET (fixture->page), "audit-empty");
+
+  g_assert_nonnull (list);
+  g_assert_nonnull (empty);
+  g_assert_true (gtk_widget_get_visible (list) != gtk_widget_get_visible (empty));
+  return gtk_widget_get_visible (list) ? count_children (list) : 0;
+}
+
+static void
+test_audit_filter_and_export (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (g_get_user_data_dir (),
+                                            "export.csv", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  const char * const emails[] = { "carol@acme.test", "dave@acme.test" };
+  GtkWidget *search, *range, *action, *export, *page, *empty;
+  g_autofree char *csv = NULL;
+  g_auto(GStrv) lines = NULL;
+  gint64 acme;
+
+  WAIT_FOR (rfl_admin_page_get_n_visible (fixture->page) == 3);
+  acme = tenant_id (fixture, "Acme");
+
+  /* Before anything happened: the empty state, and nothing to export. */
+  g_assert_true (rfl_admin_page_select_tenant (fixture->page, "Acme"));
+  export = find_named (GTK_WIDGET (fixture->page), "audit-export-button");
+  empty = find_named (GTK_WIDGET (fixture->page), "audit-empty");
+  WAIT_FOR (gtk_widget_get_visible (empty)
+            && adw_status_page_get_description (ADW_STATUS_PAGE (empty)) != NULL);
+  g_assert_false (gtk_widget_get_sensitive (export));
+
+  for (guint i = 0; i < G_N_ELEMENTS (emails); i++)
+    {
+      RflAdminRequest request = { RFL_ADMIN_CREATE_USER, acme };
+
+      request.email = emails[i];
+      request.password = "password-someone";
+      rfl_admin_result_free (admin (fixture, &request));
+    }
+  {
+    RflAdminRequest request = { RFL_ADMIN_SET_TOOL, acme };
+
+    request.name = "calculator";
+    request.enabled = FALSE;
+    rfl_admin_result_free (admin (fixture, &request));
+  }
+
+  /* The page lists them once it reloads. */
+  g_assert_true (rfl_admin_page_select_tenant (fixture->page, "Operations"));
+  g_assert_true (rfl_admin_page_select_tenant (fixture->page, "Acme"));
+  WAIT_FOR (audit_rows (fixture) == 3);
+  g_assert_true (gtk_widget_get_sensitive (export));
+
+  search = find_named (GTK_WIDGET (fixture->page), "audit-search");
+  range = find_named (GTK_WIDGET (fixture->page), "audit-range");
+  action = find_named (GTK_WIDGET (fixture->page), "audit-filter");
+  page = find_named (GTK_WIDGET (fixture->page), "RflTenantPage");
+  g_assert_nonnull (search);
+  g_assert_nonnull (range);
+  g_assert_nonnull (action);
+  g_assert_nonnull (page);
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (range)), ==, 3);
+
+  /* Searching the target. */
+  gtk_editable_set_text (GTK_EDITABLE (search), "CAROL");
+  WAIT_FOR (audit_rows (fixture) == 1);
+  gtk_editable_set_text (GTK_EDITABLE (search), "no such thing");
+  WAIT_FOR (audit_rows (fixture) == 0);
+  g_assert_false (gtk_widget_get_sensitive (export));
+  g_assert_true (gtk_widget_get_visible (empty));
+  gtk_editable_set_text (GTK_EDITABLE (search), "");
+  WAIT_FOR (audit_rows (fixture) == 3);
+
+  /* By action and time range: everything happened in the last day. */
+  adw_combo_row_set_selected (ADW_COMBO_ROW (range), 0);
+  WAIT_FOR (audit_rows (fixture) == 3);
+  for (guint i = 0; ; i++)
+    {
+      GListModel *model = adw_combo_row_get_model (ADW_COMBO_ROW (action));
+      const char *text;
+
+      g_assert_cmpuint (i, <, g_list_model_get_n_items (model));
+      text = gtk_string_list_get_string (GTK_STRING_LIST (model), i);
+      if (g_str_equal (text, "user_created"))
+        {
+          adw_combo_row_set_selected (ADW_COMBO_ROW (action), i);
+          break;
+        }
+    }
+  WAIT_FOR (audit_rows (fixture) == 2);
+
+  /* The export holds exactly what is shown. */
+  rfl_tenant_page_export_audit (RFL_TENANT_PAGE (page), file);
+  WAIT_FOR (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_get_contents (path, &csv, NULL, NULL));
+  lines = g_strsplit (csv, "\r\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 4);
+  g_assert_nonnull (strstr (lines[1], ",user_created,carol@acme.test,"));
+  g_assert_nonnull (strstr (lines[2], ",user_created,dave@acme.test,"));
+}
+
+static RflApiScopes
+last_key_scopes (Fixture *fixture,
+                 gint64   tenant)
+{
+  RflAdminRequest request = { RFL_ADMIN_LIST_API_KEYS, tenant };
+  g_autoptr(RflAdminResult) keys = admin (fixture, &request);
+
+  if (keys->items->len == 0)
+    return 0;
+  return ((RflApiKey *) g_ptr_array_index (keys->items, 0))->scopes;
+}
+
+static void
+test_key_scopes (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  GtkWidget *chat = NULL, *read, *admin_scope, *create;
+  AdwMessageDialog *dialog = NULL;
+  gint64 acme;
+
+  WAIT_FOR (rfl_admin_page_get_n_visible (fixture->page) == 3);
+  acme = tenant_id (fixture, "Acme");
+  g_assert_true (rfl_admin_page_select_tenant (fixture->page, "Acme"));
+  WAIT_FOR ((chat = find_named (GTK_WIDGET (fixture->page), "scope-chat")) != NULL);
+  read = find_named (GTK_WIDGET (fixture->page), "scope-read");
+  admin_scope = find_named (GTK_WIDGET (fixture->page), "scope-admin");
+  create = find_named (GTK_WIDGET (fixture->page), "create-key-button");
+  g_assert_nonnull (find_named (GTK_WIDGET (fixture->page), "scope-publish"));
+
+  /* Chat is preselected; without any scope nothing can be created. */
+  g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (chat)));
+  g_assert_false (gtk_check_button_get_active (GTK_CHECK_BUTTON (read)));
+  g_assert_true (gtk_widget_get_sensitive (create));
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (chat), FALSE);
+  g_assert_false (gtk_widget_get_sensitive (create));
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (read), TRUE);
+  g_assert_true (gtk_widget_get_sensitive (create));
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (admin_scope), TRUE);
+
+  g_signal_emit_by_name (create, "clicked");
+  WAIT_FOR ((dialog = find_dialog ()) != NULL);
+  g_assert_cmpint (last_key_scopes (fixture, acme), ==,
+                   RFL_API_SCOPE_READ | RFL_API_SCOPE_ADMIN);
+  adw_message_dialog_response (dialog, "close");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -306,6 +506,8 @@ main (int   argc,
   ADD ("suspend-asks", test_suspend_asks);
   ADD ("tool-switch", test_tool_switch);
   ADD ("rename", test_rename);
+  ADD ("audit-filter-and-export", test_audit_filter_and_export);
+  ADD ("key-scopes", test_key_scopes);
 #undef ADD
 
   return g_test_run ();

@@ -581,6 +581,65 @@ test_export_oldest_first (Fixture       *fixture,
   g_assert_nonnull (strstr (lines[1], ",\"{\"\"session\"\":\"\"s1\"\"}\","));
 }
 
+static void
+test_search (Fixture       *fixture,
+             gconstpointer  data)
+{
+  g_autoptr(GOutputStream) stream = g_memory_output_stream_new_resizable ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *long_search = NULL;
+  RflAuditActor key_actor = { 0, 77 };
+  guint64 n_entries = 0;
+
+  add_five (fixture);
+  rfl_audit_log_append (fixture->log, fixture->tenant_a, &key_actor,
+                        "quota_changed", "100%_sure\\", NULL, &error);
+  g_assert_no_error (error);
+
+  /* The target, ignoring ASCII case. */
+  g_assert_cmpuint (list_count (fixture, &(RflAuditFilter) {
+                      .search = "EVE@" }), ==, 1);
+  g_assert_cmpuint (list_count (fixture, &(RflAuditFilter) {
+                      .search = "user:1" }), ==, 2);
+  /* The acting user's e-mail. */
+  g_assert_cmpuint (list_count (fixture, &(RflAuditFilter) {
+                      .search = "ann@example" }), ==, 3);
+  /* The acting user's or key's id, whole. */
+  g_assert_cmpuint (list_count (fixture, &(RflAuditFilter) {
+                      .search = "77" }), ==, 1);
+  /* "%", "_" and the backslash are taken literally. */
+  g_assert_cmpuint (list_count (fixture, &(RflAuditFilter) {
+                      .search = "%" }), ==, 1);
+  g_assert_cmpuint (list_count (fixture, &(RflAuditFilter) {
+                      .search = "0%_s" }), ==, 1);
+  g_assert_cmpuint (list_count (fixture, &(RflAuditFilter) {
+                      .search = "e\\" }), ==, 1);
+  g_assert_cmpuint (list_count (fixture, &(RflAuditFilter) {
+                      .search = "a_i" }), ==, 0);
+  g_assert_cmpuint (list_count (fixture, &(RflAuditFilter) {
+                      .search = "nobody" }), ==, 0);
+  /* Empty searches everything; combined with other conditions. */
+  g_assert_cmpuint (list_count (fixture, &(RflAuditFilter) {
+                      .search = "" }), ==, 6);
+  g_assert_cmpuint (list_count (fixture, &(RflAuditFilter) {
+                      .search = "user:1", .action = "logout" }), ==, 1);
+
+  /* The export applies it too and counts what it wrote. */
+  g_assert_true (rfl_audit_log_export_csv_full (fixture->log,
+                                                &(RflAuditFilter) {
+                                                  .search = "ann@" },
+                                                stream, &n_entries, NULL,
+                                                &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_entries, ==, 3);
+
+  /* Too long a search is refused. */
+  long_search = g_strnfill (201, 'x');
+  g_assert_null (rfl_audit_log_list (fixture->log, &(RflAuditFilter) {
+                                       .search = long_search }, &error));
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -603,6 +662,7 @@ main (int   argc,
   ADD ("filters", test_filters);
   ADD ("csv-export", test_csv_export);
   ADD ("export-oldest-first", test_export_oldest_first);
+  ADD ("search", test_search);
 
 #undef ADD
 

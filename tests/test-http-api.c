@@ -1251,6 +1251,32 @@ test_admin (Fixture       *f,
   request (f, "GET", "/api/v1/admin/audit?format=xml", admin_a, NULL, &response);
   g_assert_cmpuint (response.status, ==, 400);
 
+  /* ?q= searches targets and actors, the same in JSON and CSV. */
+  request (f, "GET", "/api/v1/admin/audit?q=API_KEY", admin_a, NULL, &response);
+  items = get_data (&response);
+  g_assert_cmpuint (json_array_get_length (items), >, 0);
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (items, i);
+
+      g_assert_nonnull (strstr (json_object_get_string_member (entry, "target"),
+                                "api_key"));
+    }
+  {
+    guint n_json = json_array_get_length (items);
+    g_auto(GStrv) lines = NULL;
+
+    request (f, "GET", "/api/v1/admin/audit?format=csv&q=api_key", admin_a,
+             NULL, &response);
+    g_assert_cmpuint (response.status, ==, 200);
+    lines = g_strsplit (response.body, "\r\n", -1);
+    g_assert_cmpuint (g_strv_length (lines), ==, n_json + 2);
+  }
+  request (f, "GET", "/api/v1/admin/audit?q=nothing-like-it", admin_a, NULL,
+           &response);
+  items = get_data (&response);
+  g_assert_cmpuint (json_array_get_length (items), ==, 0);
+
   /* Another tenant's usage and log, or all tenants', are not theirs. */
   for (guint i = 0; i < 3; i++)
     {

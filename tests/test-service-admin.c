@@ -420,6 +420,227 @@ test_usage (Fixture       *fixture,
   g_assert_cmpuint (sum->tokens_out, ==, 3);
 }
 
+/* A password reset signs the user out everywhere, in the same change. */
+static void
+test_reset_ends_sessions (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(RflSigningKey) key = rfl_signing_key_new_random ();
+  g_autoptr(RflDatabase) db = NULL;
+  g_autoptr(RflAuthStore) auth = NULL;
+  g_autoptr(RflAuthTokens) first = NULL;
+  g_autoptr(RflAuthTokens) second = NULL;
+  g_autoptr(RflAuthTokens) fresh = NULL;
+  g_autoptr(RflAuthTokens) refused = NULL;
+  g_autoptr(RflAuthPrincipal) principal = NULL;
+  g_autoptr(RflAdminResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  RflAdminRequest request = { RFL_ADMIN_RESET_PASSWORD };
+  RflAuditEntry *entry;
+  gint64 acme = fixture->bob.tenant_id;
+
+  db = rfl_database_open (fixture->db_path, &error);
+  g_assert_no_error (error);
+  auth = rfl_auth_store_new (db, key);
+
+  /* Bob is signed in twice; both sessions work. */
+  first = rfl_auth_store_login (auth, acme, "bob@acme.test", "password-bob",
+                                &error);
+  g_assert_no_error (error);
+  second = rfl_auth_store_login (auth, acme, "bob@acme.test", "password-bob",
+                                 &error);
+  g_assert_no_error (error);
+  principal = rfl_auth_store_authenticate (auth, first->access_token, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&principal, rfl_auth_principal_free);
+
+  /* A failed reset changes nothing. */
+  request.tenant_id = acme;
+  request.target_id = fixture->bob.user_id;
+  request.password = "short";
+  result = call (fixture, fixture->alice, &request, &error);
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+  principal = rfl_auth_store_authenticate (auth, second->access_token, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&principal, rfl_auth_principal_free);
+
+  request.password = "a-brand-new-password";
+  result = call (fixture, fixture->alice, &request, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&result, rfl_admin_result_free);
+
+  /* Old refresh tokens and access tokens of both sessions are refused. */
+  refused = rfl_auth_store_refresh (auth, first->refresh_token, &error);
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_UNAUTHORIZED);
+  g_assert_null (refused);
+  g_clear_error (&error);
+  refused = rfl_auth_store_refresh (auth, second->refresh_token, &error);
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_UNAUTHORIZED);
+  g_clear_error (&error);
+  principal = rfl_auth_store_authenticate (auth, first->access_token, &error);
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_UNAUTHORIZED);
+  g_assert_null (principal);
+  g_clear_error (&error);
+  principal = rfl_auth_store_authenticate (auth, second->access_token, &error);
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_UNAUTHORIZED);
+  g_clear_error (&error);
+
+  /* The old password no longer works, the new one does. */
+  refused = rfl_auth_store_login (auth, acme, "bob@acme.test", "password-bob",
+                                  &error);
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_UNAUTHORIZED);
+  g_clear_error (&error);
+  fresh = rfl_auth_store_login (auth, acme, "bob@acme.test",
+                                "a-brand-new-password", &error);
+  g_assert_no_error (error);
+  principal = rfl_auth_store_authenticate (auth, fresh->access_token, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (principal->user_id, ==, fixture->bob.user_id);
+
+  /* Audited with the number of sessions ended. */
+  request = (RflAdminRequest) { RFL_ADMIN_LIST_AUDIT, acme };
+  request.name = "user_password_reset";
+  result = call (fixture, fixture->alice, &request, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->items->len, ==, 1);
+  entry = g_ptr_array_index (result->items, 0);
+  g_assert_cmpint (entry->actor_user_id, ==, fixture->alice.user_id);
+  g_assert_cmpstr (entry->detail, ==, "{\"sessions_revoked\":2}");
+  g_clear_pointer (&result, rfl_admin_result_free);
+
+  /* A reset without sessions says so. */
+  request = (RflAdminRequest) { RFL_ADMIN_RESET_PASSWORD, acme,
+                                fixture->alice.user_id };
+  request.password = "another-password";
+  result = call (fixture, fixture->root, &request, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&result, rfl_admin_result_free);
+  request = (RflAdminRequest) { RFL_ADMIN_LIST_AUDIT, acme };
+  request.name = "user_password_reset";
+  result = call (fixture, fixture->root, &request, &error);
+  g_assert_no_error (error);
+  entry = g_ptr_array_index (result->items, 0);
+  g_assert_cmpstr (entry->detail, ==, "{\"sessions_revoked\":0}");
+}
+
+static char *
+read_text (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+  g_assert_no_error (error);
+  return text;
+}
+
+static void
+test_audit_export (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (g_get_user_data_dir (),
+                                            "audit.csv", NULL);
+  g_autofree char *bad = g_build_filename (g_get_user_data_dir (), "missing",
+                                           "audit.csv", NULL);
+  g_autofree char *csv = NULL;
+  g_autoptr(RflAdminResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lines = NULL;
+  RflAdminRequest request = { RFL_ADMIN_CREATE_USER };
+  const char * const emails[] = { "carol@acme.test", "dave@acme.test",
+                                  "erin@acme.test" };
+  gint64 acme = fixture->alice.tenant_id;
+
+  for (guint i = 0; i < G_N_ELEMENTS (emails); i++)
+    {
+      request = (RflAdminRequest) { RFL_ADMIN_CREATE_USER, acme };
+      request.email = emails[i];
+      request.name = "Someone";
+      request.password = "password-someone";
+      request.role = RFL_ROLE_MEMBER;
+      result = call (fixture, fixture->alice, &request, &error);
+      g_assert_no_error (error);
+      g_clear_pointer (&result, rfl_admin_result_free);
+    }
+  request = (RflAdminRequest) { RFL_ADMIN_CREATE_USER, fixture->beta };
+  request.email = "carol@beta.test";
+  request.password = "password-someone";
+  result = call (fixture, fixture->root, &request, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&result, rfl_admin_result_free);
+
+  /* Listing and exporting agree on the filter. */
+  request = (RflAdminRequest) { RFL_ADMIN_LIST_AUDIT, acme };
+  request.search = "CAROL";
+  result = call (fixture, fixture->alice, &request, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->items->len, ==, 1);
+  g_clear_pointer (&result, rfl_admin_result_free);
+
+  request.op = RFL_ADMIN_EXPORT_AUDIT;
+  request.path = path;
+  result = call (fixture, fixture->alice, &request, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->n_entries, ==, 1);
+  g_clear_pointer (&result, rfl_admin_result_free);
+  csv = read_text (path);
+  lines = g_strsplit (csv, "\r\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 3);
+  g_assert_nonnull (strstr (lines[1], ",user_created,carol@acme.test,"));
+  g_clear_pointer (&lines, g_strfreev);
+  g_clear_pointer (&csv, g_free);
+
+  /* A tenant administrator exports only their tenant, whatever is asked;
+   * the time range applies. */
+  request = (RflAdminRequest) { RFL_ADMIN_EXPORT_AUDIT, fixture->beta };
+  request.path = path;
+  result = call (fixture, fixture->alice, &request, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->n_entries, ==, 3);
+  g_clear_pointer (&result, rfl_admin_result_free);
+  request.since = g_get_real_time () / 1000 + 60000;
+  result = call (fixture, fixture->alice, &request, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->n_entries, ==, 0);
+  g_clear_pointer (&result, rfl_admin_result_free);
+  csv = read_text (path);
+  g_assert_cmpstr (csv, ==, "id,time,tenant_id,actor_user_id,"
+                            "actor_api_key_id,action,target,detail,"
+                            "prev_hash,hash\r\n");
+  g_clear_pointer (&csv, g_free);
+
+  /* Errors are specific and leave the file alone. */
+  request = (RflAdminRequest) { RFL_ADMIN_EXPORT_AUDIT, acme };
+  result = call (fixture, fixture->alice, &request, &error);
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+  request.path = bad;
+  result = call (fixture, fixture->alice, &request, &error);
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_NOT_WRITABLE);
+  g_assert_nonnull (strstr (error->message, "audit.csv"));
+  g_clear_error (&error);
+  g_assert_false (g_file_test (bad, G_FILE_TEST_EXISTS));
+  request.path = path;
+  request.since = 20;
+  request.until = 10;
+  result = call (fixture, fixture->alice, &request, &error);
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+  csv = read_text (path);
+  g_assert_true (g_str_has_prefix (csv, "id,time,"));
+  g_assert_cmpuint (strlen (csv), ==, strlen ("id,time,tenant_id,"
+                                              "actor_user_id,"
+                                              "actor_api_key_id,action,"
+                                              "target,detail,prev_hash,"
+                                              "hash\r\n"));
+
+  /* Members cannot export. */
+  request.since = request.until = 0;
+  result = call (fixture, fixture->bob, &request, &error);
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_UNAUTHORIZED);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -435,6 +656,8 @@ main (int   argc,
   ADD ("api-keys", test_api_keys);
   ADD ("quotas-and-tools", test_quotas_and_tools);
   ADD ("usage", test_usage);
+  ADD ("reset-ends-sessions", test_reset_ends_sessions);
+  ADD ("audit-export", test_audit_export);
 #undef ADD
 
   return g_test_run ();

@@ -78,6 +78,8 @@ typedef struct
   char            *use_case;
   char            *email;
   char            *password;
+  char            *search;
+  char            *path;
 } AdminInput;
 
 static void
@@ -89,6 +91,8 @@ admin_input_free (AdminInput *input)
   if (input->password != NULL)
     memset (input->password, 0, strlen (input->password));
   g_free (input->password);
+  g_free (input->search);
+  g_free (input->path);
   g_free (input);
 }
 
@@ -460,12 +464,31 @@ set_role (Caller                *caller,
                       "user_role_changed", detail, error);
 }
 
+static RflAuthStore *
+new_auth_store (Caller *caller)
+{
+  g_autoptr(RflSigningKey) key = rfl_signing_key_new_random ();
+
+  /* Only API keys and sessions are handled here; the signing key is never
+   * used. */
+  return rfl_auth_store_new (caller->core->db, key);
+}
+
+/* Sets the password and signs the user out everywhere, in one transaction:
+ * refresh tokens and access tokens of the old sessions stop working. */
 static gboolean
 reset_password (Caller                *caller,
                 const RflAdminRequest *request,
                 GError               **error)
 {
+  g_auto(RflStoreTxn) txn = { 0 };
+  g_autoptr(RflCachedStmt) stmt = NULL;
+  g_autoptr(RflAuthStore) auth = NULL;
   g_autofree char *hash = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *detail = NULL;
+  GError *local_error = NULL;
+  guint n_revoked;
 
   if (request->password == NULL || g_utf8_strlen (request->password, -1) < 8)
     {
@@ -478,11 +501,46 @@ reset_password (Caller                *caller,
   if (!(hash = rfl_password_hash (request->password, error)))
     return FALSE;
 
-  return update_user (caller, request->tenant_id, request->target_id,
-                      "UPDATE users SET password_hash = ?1, "
-                      "updated_at = unixepoch () "
-                      "WHERE id = ?2 AND tenant_id = ?3",
-                      hash, "user_password_reset", NULL, error);
+  if (!_rfl_store_txn_begin (&txn, caller->core->db, error))
+    return FALSE;
+
+  stmt = _rfl_database_prepare (caller->core->db,
+                                "UPDATE users SET password_hash = ?1, "
+                                "updated_at = unixepoch () "
+                                "WHERE id = ?2 AND tenant_id = ?3",
+                                error);
+  if (stmt == NULL)
+    return FALSE;
+
+  sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 2, request->target_id);
+  sqlite3_bind_int64 (stmt, 3, request->tenant_id);
+  if (!_rfl_store_step_done (caller->core->db, stmt, error))
+    return FALSE;
+
+  if (sqlite3_changes (_rfl_database_get_handle (caller->core->db)) == 0)
+    {
+      g_set_error_literal (error, RFL_ERROR, RFL_ERROR_NOT_FOUND,
+                           _("This user does not exist"));
+      return FALSE;
+    }
+
+  auth = new_auth_store (caller);
+  n_revoked = rfl_auth_store_revoke_user_sessions (auth, request->tenant_id,
+                                                   request->target_id,
+                                                   &caller->actor,
+                                                   &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  target = g_strdup_printf ("user:%" G_GINT64_FORMAT, request->target_id);
+  detail = g_strdup_printf ("{\"sessions_revoked\":%u}", n_revoked);
+  return audit (caller, request->tenant_id, "user_password_reset", target,
+                detail, error)
+         && _rfl_store_txn_commit (&txn, error);
 }
 
 /* Quotas ----------------------------------------------------------------- */
@@ -671,13 +729,17 @@ sum_rejections (Caller   *caller,
   return g_steal_pointer (&sums);
 }
 
-static RflAuthStore *
-new_auth_store (Caller *caller)
+static void
+audit_filter (Caller                *caller,
+              const RflAdminRequest *request,
+              RflAuditFilter        *filter)
 {
-  g_autoptr(RflSigningKey) key = rfl_signing_key_new_random ();
-
-  /* Only API keys are made here; the signing key is never used. */
-  return rfl_auth_store_new (caller->core->db, key);
+  filter->tenant_id = caller->system ? request->tenant_id
+                                     : caller->identity.tenant_id;
+  filter->action = request->name;
+  filter->since = request->since;
+  filter->until = request->until;
+  filter->search = request->search;
 }
 
 static GPtrArray *
@@ -687,13 +749,58 @@ list_audit (Caller                *caller,
 {
   RflAuditFilter filter = { 0 };
 
-  filter.tenant_id = caller->system ? request->tenant_id
-                                    : caller->identity.tenant_id;
-  filter.action = request->name;
-  filter.since = request->since;
-  filter.until = request->until;
+  audit_filter (caller, request, &filter);
   filter.limit = 1000;
   return rfl_audit_log_list (caller->audit, &filter, error);
+}
+
+/* Writes the whole export to memory first, then replaces the file at
+ * once: a failure leaves no half-written file behind. */
+static gboolean
+export_audit (Caller                *caller,
+              const RflAdminRequest *request,
+              RflAdminResult        *result,
+              GError               **error)
+{
+  g_autoptr(GOutputStream) output = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *name = NULL;
+  RflAuditFilter filter = { 0 };
+  guint64 n_entries = 0;
+
+  if (request->path == NULL || *request->path == '\0')
+    {
+      g_set_error_literal (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT,
+                           _("Choose a file to export the audit log to"));
+      return FALSE;
+    }
+
+  audit_filter (caller, request, &filter);
+  output = g_memory_output_stream_new_resizable ();
+  if (!rfl_audit_log_export_csv_full (caller->audit, &filter, output,
+                                      &n_entries, NULL, error)
+      || !g_output_stream_close (output, NULL, error))
+    return FALSE;
+
+  bytes = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (output));
+  file = g_file_new_for_path (request->path);
+  if (!g_file_replace_contents (file, g_bytes_get_data (bytes, NULL),
+                                g_bytes_get_size (bytes), NULL, FALSE,
+                                G_FILE_CREATE_PRIVATE, NULL, NULL,
+                                &local_error))
+    {
+      name = g_file_get_parse_name (file);
+      g_set_error (error, RFL_ERROR, RFL_ERROR_NOT_WRITABLE,
+                   /* Translators: a file name, then why it failed */
+                   _("The audit log cannot be saved to “%s”: %s"), name,
+                   local_error->message);
+      return FALSE;
+    }
+
+  result->n_entries = n_entries;
+  return TRUE;
 }
 
 /* Roles and scope -------------------------------------------------------- */
@@ -702,7 +809,7 @@ static gboolean
 op_needs_tenant (RflAdminOp op)
 {
   return op != RFL_ADMIN_LIST_TENANTS && op != RFL_ADMIN_CREATE_TENANT
-         && op != RFL_ADMIN_LIST_AUDIT;
+         && op != RFL_ADMIN_LIST_AUDIT && op != RFL_ADMIN_EXPORT_AUDIT;
 }
 
 static gboolean
@@ -843,6 +950,8 @@ run_request (Caller                *caller,
                                                       error)) != NULL;
     case RFL_ADMIN_LIST_AUDIT:
       return (result->items = list_audit (caller, request, error)) != NULL;
+    case RFL_ADMIN_EXPORT_AUDIT:
+      return export_audit (caller, request, result, error);
     default:
       g_set_error_literal (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT,
                            _("This administration request is unknown"));
@@ -900,6 +1009,8 @@ rfl_service_admin_async (RflService            *self,
   input->request.use_case = input->use_case = g_strdup (request->use_case);
   input->request.email = input->email = g_strdup (request->email);
   input->request.password = input->password = g_strdup (request->password);
+  input->request.search = input->search = g_strdup (request->search);
+  input->request.path = input->path = g_strdup (request->path);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, rfl_service_admin_async);

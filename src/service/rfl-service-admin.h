@@ -42,8 +42,13 @@ typedef enum
   RFL_ADMIN_SUM_USAGE,       /* tenant_id, since, until; items: RflUsageSum*,
                               * rejections: RflAdminRejections* */
   RFL_ADMIN_LIST_AUDIT,      /* tenant_id (0: all, system admins), name (the
-                              * action, NULL: any), since, until;
-                              * items: RflAuditEntry*, newest first */
+                              * action, NULL: any), since, until, search;
+                              * items: RflAuditEntry*, newest first, at
+                              * most 1000 */
+  RFL_ADMIN_EXPORT_AUDIT,    /* the same filter and path: writes every
+                              * matching entry to the file as CSV (see
+                              * rfl_audit_log_export_csv()), replacing it;
+                              * n_entries */
 } RflAdminOp;
 
 /* What to do. Strings are copied. Times are Unix milliseconds. */
@@ -62,6 +67,8 @@ typedef struct
   RflQuotaLimits  limits;
   gint64          since;
   gint64          until;       /* 0: now */
+  const char     *search;      /* the audit log: see RflAuditFilter.search */
+  const char     *path;        /* a local file */
 } RflAdminRequest;
 
 typedef struct
@@ -102,6 +109,7 @@ typedef struct
   RflQuotaLimits  limits;
   guint64         day_used;    /* tokens of the current UTC day */
   guint64         month_used;  /* tokens of the current UTC month */
+  guint64         n_entries;   /* audit entries exported */
 } RflAdminResult;
 
 void            rfl_admin_tenant_free  (RflAdminTenant *tenant);

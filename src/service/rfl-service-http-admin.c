@@ -44,6 +44,7 @@ admin_call_free (AdminCall *call)
 {
   g_object_unref (call->msg);
   g_free ((char *) call->filter.action);
+  g_free ((char *) call->filter.search);
   g_free (call);
 }
 
@@ -888,12 +889,14 @@ audit_cb (RflRequest *request,
     }
 
   admin.name = rfl_request_get_query (request, "action");
+  admin.search = rfl_request_get_query (request, "q");
   call = g_new0 (AdminCall, 1);
   call->csv = g_strcmp0 (format, "csv") == 0;
   call->filter.tenant_id = admin.tenant_id;
   call->filter.action = g_strdup (admin.name);
   call->filter.since = admin.since;
   call->filter.until = admin.until;
+  call->filter.search = g_strdup (admin.search);
   run_admin (request, user_data, &admin, respond_audit, call);
 }
 

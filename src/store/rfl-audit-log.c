@@ -20,6 +20,7 @@
 #define MAX_DETAIL_BYTES   (64 * 1024)
 #define DEFAULT_LIMIT      100
 #define MAX_LIMIT          1000
+#define MAX_SEARCH_CHARS   200
 /* Rows written to the output in one go by the export. */
 #define EXPORT_CHUNK       (64 * 1024)
 
@@ -444,11 +445,40 @@ check_filter (const RflAuditFilter  *filter,
   if (filter->action != NULL && !validate_action (filter->action, error))
     return FALSE;
 
+  if (filter->search != NULL
+      && (!g_utf8_validate (filter->search, -1, NULL)
+          || g_utf8_strlen (filter->search, -1) > MAX_SEARCH_CHARS))
+    return invalid (error, _("The audit search must be text of at most 200 "
+                             "characters"));
+
   if (!export && filter->limit > MAX_LIMIT)
     return invalid (error, _("At most 1000 audit entries can be listed at "
                              "once"));
 
   return TRUE;
+}
+
+static gboolean
+has_search (const RflAuditFilter *filter)
+{
+  return filter->search != NULL && *filter->search != '\0';
+}
+
+/* "%text%" for LIKE, with "%", "_" and the backslash taken literally. */
+static char *
+like_pattern (const char *text)
+{
+  GString *pattern = g_string_new ("%");
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (*p == '%' || *p == '_' || *p == '\\')
+        g_string_append_c (pattern, '\\');
+      g_string_append_c (pattern, *p);
+    }
+  g_string_append_c (pattern, '%');
+
+  return g_string_free (pattern, FALSE);
 }
 
 /* A query for @filter: only the conditions in use are part of it, so that
@@ -480,6 +510,12 @@ build_query (const RflAuditFilter *filter,
   ADD_CONDITION (filter->actor_api_key_id != 0, "actor_api_key_id = ?4");
   ADD_CONDITION (filter->since != 0, "created_at >= ?5");
   ADD_CONDITION (filter->until != 0, "created_at < ?6");
+  ADD_CONDITION (has_search (filter),
+                 "(target LIKE ?9 ESCAPE '\\' "
+                 "OR actor_user_id IN (SELECT id FROM users "
+                 "WHERE email LIKE ?9 ESCAPE '\\') "
+                 "OR CAST (actor_user_id AS TEXT) = ?10 "
+                 "OR CAST (actor_api_key_id AS TEXT) = ?10)");
 
 #undef ADD_CONDITION
 
@@ -507,6 +543,11 @@ bind_filter (sqlite3_stmt         *stmt,
     sqlite3_bind_int64 (stmt, 5, filter->since);
   if (filter->until != 0)
     sqlite3_bind_int64 (stmt, 6, filter->until);
+  if (has_search (filter))
+    {
+      sqlite3_bind_text (stmt, 9, like_pattern (filter->search), -1, g_free);
+      _rfl_store_bind_text (stmt, 10, filter->search);
+    }
   sqlite3_bind_int64 (stmt, 7, limit);
   sqlite3_bind_int64 (stmt, 8, filter->offset);
 }
@@ -695,9 +736,22 @@ rfl_audit_log_export_csv (RflAuditLog           *self,
                           GCancellable          *cancellable,
                           GError               **error)
 {
+  return rfl_audit_log_export_csv_full (self, filter, output, NULL,
+                                        cancellable, error);
+}
+
+gboolean
+rfl_audit_log_export_csv_full (RflAuditLog           *self,
+                               const RflAuditFilter  *filter,
+                               GOutputStream         *output,
+                               guint64               *out_n_entries,
+                               GCancellable          *cancellable,
+                               GError               **error)
+{
   static const RflAuditFilter everything = { 0 };
   g_autoptr(RflCachedStmt) stmt = NULL;
   g_autoptr(GString) out = NULL;
+  guint64 n_entries = 0;
   int rc;
 
   g_return_val_if_fail (RFL_IS_AUDIT_LOG (self), FALSE);
@@ -722,6 +776,7 @@ rfl_audit_log_export_csv (RflAuditLog           *self,
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       append_csv_row (out, stmt);
+      n_entries++;
       if (out->len >= EXPORT_CHUNK
           && !flush_csv (out, output, cancellable, error))
         return FALSE;
@@ -730,7 +785,12 @@ rfl_audit_log_export_csv (RflAuditLog           *self,
   if (rc != SQLITE_DONE)
     return _rfl_database_set_error (self->db, rc, error);
 
-  return flush_csv (out, output, cancellable, error);
+  if (!flush_csv (out, output, cancellable, error))
+    return FALSE;
+
+  if (out_n_entries != NULL)
+    *out_n_entries = n_entries;
+  return TRUE;
 }
 
 /* Verification */

@@ -78,6 +78,11 @@ typedef struct
   guint       offset;
   guint       limit;             /* list: 0 means 100, at most 1000;
                                   * export: 0 means every entry */
+  const char *search;            /* NULL or "": any; else at most 200
+                                  * characters found, ignoring ASCII case,
+                                  * in the target or the acting user's
+                                  * e-mail, or equal to the acting user's
+                                  * or API key's id */
 } RflAuditFilter;
 
 /* The result of rfl_audit_log_verify(). */
@@ -131,6 +136,14 @@ gboolean              rfl_audit_log_export_csv (RflAuditLog          *self,
                                                 GOutputStream        *output,
                                                 GCancellable         *cancellable,
                                                 GError              **error);
+
+/* The same, and the number of entries written in @out_n_entries. */
+gboolean              rfl_audit_log_export_csv_full (RflAuditLog          *self,
+                                                     const RflAuditFilter *filter,
+                                                     GOutputStream        *output,
+                                                     guint64              *out_n_entries,
+                                                     GCancellable         *cancellable,
+                                                     GError              **error);
 
 /* Recomputes the chain from the first entry. NULL with an error only when
  * the log cannot be read; a broken chain is a result, not an error. */

@@ -25,11 +25,21 @@ struct _RflTenantPage
   guint           n_users;
   guint           period;      /* days of usage shown */
   const char     *audit_action; /* static: the audit filter, NULL for all */
+  char           *audit_search; /* owned: NULL for none */
+  gint64          audit_since;  /* the range of the entries shown, Unix ms */
+  gint64          audit_until;
+  guint           audit_search_source;
   GCancellable   *cancellable; /* owned: cancelled with a new tenant */
 
   /* Template children. */
   AdwViewStack   *stack;
   AdwToastOverlay *toasts;
+  AdwComboRow    *audit_action_row;
+  AdwComboRow    *audit_range_row;
+  AdwEntryRow    *audit_search_row;
+  GtkButton      *audit_export_button;
+  GtkListBox     *audit_list;
+  AdwStatusPage  *audit_empty;
 };
 
 G_DEFINE_FINAL_TYPE (RflTenantPage, rfl_tenant_page, GTK_TYPE_WIDGET)
@@ -61,10 +71,11 @@ call_done_cb (GObject      *source,
   g_autoptr(GError) error = NULL;
 
   result = rfl_service_admin_finish (RFL_SERVICE (source), res, &error);
+  /* A cancelled call belongs to a tenant no longer shown: nothing to say. */
   if (self != NULL && result == NULL
       && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     adw_toast_overlay_add_toast (self->toasts, adw_toast_new (error->message));
-  else if (self != NULL && call->done != NULL)
+  else if (self != NULL && result != NULL && call->done != NULL)
     call->done (self, result);
 
   g_weak_ref_clear (&call->page);
@@ -435,8 +446,9 @@ reset_clicked_cb (GtkButton     *button,
 
   dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                    _("Reset Password?"),
-                                   _("The user signs in with the new password "
-                                     "from now on. Use at least 8 characters."));
+                                   _("The user is signed out everywhere and "
+                                     "signs in with the new password from now "
+                                     "on. Use at least 8 characters."));
   entry = gtk_password_entry_new ();
   gtk_password_entry_set_show_peek_icon (GTK_PASSWORD_ENTRY (entry), TRUE);
   adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
@@ -575,6 +587,44 @@ key_created_done (RflTenantPage  *self,
   reload (self);
 }
 
+static const struct
+{
+  RflApiScopes  scope;
+  const char   *name;
+  const char   *description;
+} key_scopes[] = {
+  { RFL_API_SCOPE_CHAT, "chat",
+    N_("Chat with the assistant, also through the OpenAI-compatible API") },
+  { RFL_API_SCOPE_PUBLISH, "publish",
+    N_("Publish interactions for profiles and feedback") },
+  { RFL_API_SCOPE_READ, "read",
+    N_("Read conversations, memories, profiles and feedback") },
+  { RFL_API_SCOPE_ADMIN, "admin",
+    N_("Manage this tenant: users, keys, quotas and the audit log") },
+};
+
+/* The scopes ticked in the form of @button. */
+static RflApiScopes
+checked_scopes (GtkWidget *button)
+{
+  GtkCheckButton **checks = g_object_get_data (G_OBJECT (button), "scopes");
+  RflApiScopes scopes = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (key_scopes); i++)
+    if (gtk_check_button_get_active (checks[i]))
+      scopes |= key_scopes[i].scope;
+
+  return scopes;
+}
+
+/* A key needs at least one scope. */
+static void
+scope_toggled_cb (GtkCheckButton *check,
+                  GtkWidget      *button)
+{
+  gtk_widget_set_sensitive (button, checked_scopes (button) != 0);
+}
+
 static void
 new_key_clicked_cb (GtkButton     *button,
                     RflTenantPage *self)
@@ -583,7 +633,9 @@ new_key_clicked_cb (GtkButton     *button,
   RflAdminRequest request = { RFL_ADMIN_CREATE_API_KEY };
 
   request.name = gtk_editable_get_text (GTK_EDITABLE (entry));
-  request.scopes = RFL_API_SCOPE_CHAT;
+  request.scopes = checked_scopes (GTK_WIDGET (button));
+  if (request.scopes == 0)
+    return;
   admin_call (self, &request, key_created_done);
 }
 
@@ -606,17 +658,39 @@ keys_done (RflTenantPage  *self,
 {
   GtkBox *box = replace_view (self, "api-keys");
   GtkWidget *group, *row, *entry, *button;
+  GtkCheckButton **checks;
 
   group = add_group (box, _("New API Key"),
-                     _("A key lets a program chat as this tenant."));
+                     _("A key lets a program use this tenant, as far as its "
+                       "scopes allow. Choose at least one."));
   entry = adw_entry_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (entry), _("Name"));
   gtk_editable_set_text (GTK_EDITABLE (entry), _("Website"));
+  gtk_widget_set_name (entry, "key-name");
   button = new_button (_("C_reate"), "suggested-action");
+  gtk_widget_set_name (button, "create-key-button");
   g_object_set_data (G_OBJECT (button), "entry", entry);
   g_signal_connect (button, "clicked", G_CALLBACK (new_key_clicked_cb), self);
   adw_entry_row_add_suffix (ADW_ENTRY_ROW (entry), button);
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), entry);
+
+  checks = g_new0 (GtkCheckButton *, G_N_ELEMENTS (key_scopes));
+  g_object_set_data_full (G_OBJECT (button), "scopes", checks, g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (key_scopes); i++)
+    {
+      g_autofree char *name = g_strconcat ("scope-", key_scopes[i].name, NULL);
+      GtkWidget *check = gtk_check_button_new ();
+
+      row = add_row (group, key_scopes[i].name, _(key_scopes[i].description));
+      gtk_widget_set_name (check, name);
+      gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
+      gtk_check_button_set_active (GTK_CHECK_BUTTON (check),
+                                   key_scopes[i].scope == RFL_API_SCOPE_CHAT);
+      g_signal_connect (check, "toggled", G_CALLBACK (scope_toggled_cb), button);
+      adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);
+      adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), check);
+      checks[i] = GTK_CHECK_BUTTON (check);
+    }
 
   group = add_group (box, _("API Keys"), NULL);
   if (result->items->len == 0)
@@ -801,19 +875,22 @@ tools_done (RflTenantPage  *self,
 static const char * const audit_actions[] = {
   "tenant_created", "tenant_updated", "tenant_suspended", "tenant_resumed",
   "tenant_deleted", "user_created", "user_role_changed",
-  "user_password_reset", "api_key_created", "api_key_revoked",
-  "quota_changed", "tool_enabled", "tool_disabled", "login",
-  "failed_login", "logout",
+  "user_password_reset", "sessions_revoked", "api_key_created",
+  "api_key_revoked", "quota_changed", "tool_enabled", "tool_disabled",
+  "login", "failed_login", "logout",
 };
+
+/* The time ranges of the filter, in hours; 0 for all time. */
+static const guint audit_ranges[] = { 24, 7 * 24, 30 * 24, 0 };
 
 static void load_audit (RflTenantPage *self);
 
 static void
-audit_filter_cb (GtkDropDown   *dropdown,
+audit_action_cb (AdwComboRow   *row,
                  GParamSpec    *pspec,
                  RflTenantPage *self)
 {
-  guint selected = gtk_drop_down_get_selected (dropdown);
+  guint selected = adw_combo_row_get_selected (row);
 
   self->audit_action = selected == 0 || selected > G_N_ELEMENTS (audit_actions)
                        ? NULL : audit_actions[selected - 1];
@@ -821,67 +898,246 @@ audit_filter_cb (GtkDropDown   *dropdown,
 }
 
 static void
+audit_range_cb (AdwComboRow   *row,
+                GParamSpec    *pspec,
+                RflTenantPage *self)
+{
+  load_audit (self);
+}
+
+static gboolean
+audit_search_timeout_cb (gpointer user_data)
+{
+  RflTenantPage *self = user_data;
+
+  self->audit_search_source = 0;
+  load_audit (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Typing searches once the user pauses. */
+static void
+audit_search_changed_cb (GtkEditable   *editable,
+                         RflTenantPage *self)
+{
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (editable)));
+
+  g_free (self->audit_search);
+  self->audit_search = *text != '\0' ? g_steal_pointer (&text) : NULL;
+  g_clear_handle_id (&self->audit_search_source, g_source_remove);
+  self->audit_search_source = g_timeout_add (300, audit_search_timeout_cb, self);
+}
+
+static gboolean
+audit_is_filtered (RflTenantPage *self)
+{
+  return self->audit_action != NULL || self->audit_search != NULL
+         || self->audit_since != 0;
+}
+
+static void
+clear_audit_list (RflTenantPage *self)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->audit_list))))
+    gtk_list_box_remove (self->audit_list, child);
+}
+
+static GtkWidget *
+new_audit_row (const RflAuditEntry *entry)
+{
+  GtkWidget *row = adw_action_row_new ();
+  g_autofree char *time = format_ms (entry->created_at);
+  g_autoptr(GString) subtitle = g_string_new (time);
+
+  if (entry->actor_user_id != 0 || entry->actor_api_key_id != 0)
+    {
+      g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                             entry->actor_user_id != 0
+                                             ? entry->actor_user_id
+                                             : entry->actor_api_key_id);
+
+      g_string_append (subtitle, " · ");
+      g_string_append_printf (subtitle, entry->actor_user_id != 0
+                                        ? _("by user %s")
+                                        : _("by API key %s"), id);
+    }
+  if (entry->target != NULL)
+    g_string_append_printf (subtitle, " · %s", entry->target);
+
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), entry->action);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle->str);
+  adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
+  return row;
+}
+
+static void
 audit_done (RflTenantPage  *self,
             RflAdminResult *result)
 {
-  GtkBox *box = replace_view (self, "audit");
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto(GStrv) labels = NULL;
-  GtkWidget *header, *dropdown, *group;
-  guint selected = 0;
+  gboolean empty = result->items->len == 0;
 
-  g_strv_builder_add (builder, _("All actions"));
-  for (guint i = 0; i < G_N_ELEMENTS (audit_actions); i++)
-    {
-      g_strv_builder_add (builder, audit_actions[i]);
-      if (g_strcmp0 (self->audit_action, audit_actions[i]) == 0)
-        selected = i + 1;
-    }
-  labels = g_strv_builder_end (builder);
-
-  header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
-  gtk_box_append (GTK_BOX (header), gtk_label_new (_("Action")));
-  dropdown = gtk_drop_down_new_from_strings ((const char * const *) labels);
-  gtk_widget_set_name (dropdown, "audit-filter");
-  gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), selected);
-  g_signal_connect (dropdown, "notify::selected", G_CALLBACK (audit_filter_cb), self);
-  gtk_box_append (GTK_BOX (header), dropdown);
-  gtk_box_append (box, header);
-
-  group = add_group (box, _("Audit Log"), _("Newest first, at most 1000 entries."));
-  if (result->items->len == 0)
-    add_row (group, _("Nothing recorded yet"), NULL);
+  clear_audit_list (self);
   for (guint i = 0; i < result->items->len; i++)
-    {
-      RflAuditEntry *entry = g_ptr_array_index (result->items, i);
-      g_autofree char *time = format_ms (entry->created_at);
-      g_autoptr(GString) subtitle = g_string_new (time);
+    gtk_list_box_append (self->audit_list,
+                         new_audit_row (g_ptr_array_index (result->items, i)));
 
-      if (entry->actor_user_id != 0 || entry->actor_api_key_id != 0)
-        {
-          g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT,
-                                                 entry->actor_user_id != 0
-                                                 ? entry->actor_user_id
-                                                 : entry->actor_api_key_id);
-
-          g_string_append (subtitle, " · ");
-          g_string_append_printf (subtitle, entry->actor_user_id != 0
-                                            ? _("by user %s")
-                                            : _("by API key %s"), id);
-        }
-      if (entry->target != NULL)
-        g_string_append_printf (subtitle, " · %s", entry->target);
-      add_row (group, entry->action, subtitle->str);
-    }
+  gtk_widget_set_visible (GTK_WIDGET (self->audit_list), !empty);
+  gtk_widget_set_visible (GTK_WIDGET (self->audit_empty), empty);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->audit_export_button), !empty);
+  adw_status_page_set_icon_name (self->audit_empty,
+                                 audit_is_filtered (self)
+                                 ? "edit-find-symbolic"
+                                 : "document-open-recent-symbolic");
+  adw_status_page_set_description (self->audit_empty,
+                                   audit_is_filtered (self)
+                                   ? _("No entry matches this filter. Choose "
+                                       "another action or time range, or "
+                                       "change the search.")
+                                   : _("Changes to this tenant and its "
+                                       "sign-ins are recorded here."));
 }
 
 static void
 load_audit (RflTenantPage *self)
 {
   RflAdminRequest request = { RFL_ADMIN_LIST_AUDIT };
+  guint range = adw_combo_row_get_selected (self->audit_range_row);
+  gint64 now = g_get_real_time () / 1000;
+  guint hours = audit_ranges[MIN (range, G_N_ELEMENTS (audit_ranges) - 1)];
+
+  /* The export writes what was listed: the same range, fixed now. */
+  self->audit_since = hours != 0 ? now - (gint64) hours * 3600 * 1000 : 0;
+  self->audit_until = now + 1;
 
   request.name = self->audit_action;
+  request.search = self->audit_search;
+  request.since = self->audit_since;
+  request.until = self->audit_until;
   admin_call (self, &request, audit_done);
+}
+
+static void
+export_done (RflTenantPage  *self,
+             RflAdminResult *result)
+{
+  GFile *file = g_object_get_data (G_OBJECT (self), "audit-export-file");
+  g_autofree char *name = file != NULL ? g_file_get_basename (file) : NULL;
+  g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                            result->n_entries);
+  g_autofree char *message = NULL;
+
+  message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                          /* Translators: a number, then a
+                                           * file name */
+                                          "Exported %s entry to “%s”",
+                                          "Exported %s entries to “%s”",
+                                          (gulong) MIN (result->n_entries,
+                                                        G_MAXULONG)),
+                             count, name != NULL ? name : "");
+  adw_toast_overlay_add_toast (self->toasts, adw_toast_new (message));
+}
+
+void
+rfl_tenant_page_export_audit (RflTenantPage *self,
+                              GFile         *file)
+{
+  RflAdminRequest request = { RFL_ADMIN_EXPORT_AUDIT };
+  g_autofree char *path = NULL;
+
+  g_return_if_fail (RFL_IS_TENANT_PAGE (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      adw_toast_overlay_add_toast (self->toasts,
+                                   adw_toast_new (_("The audit log can only "
+                                                    "be saved to a local "
+                                                    "file")));
+      return;
+    }
+
+  g_object_set_data_full (G_OBJECT (self), "audit-export-file",
+                          g_object_ref (file), g_object_unref);
+  request.name = self->audit_action;
+  request.search = self->audit_search;
+  request.since = self->audit_since;
+  request.until = self->audit_until;
+  request.path = path;
+  admin_call (self, &request, export_done);
+}
+
+static void
+export_response_cb (GtkNativeDialog *chooser,
+                    int              response,
+                    RflTenantPage   *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+
+      if (file != NULL)
+        rfl_tenant_page_export_audit (self, file);
+    }
+
+  g_object_unref (chooser);
+}
+
+static void
+export_clicked_cb (GtkButton     *button,
+                   RflTenantPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *day = g_date_time_format (now, "%Y-%m-%d");
+  g_autofree char *name = NULL;
+  g_autofree char *safe = NULL;
+  GtkFileChooserNative *chooser;
+
+  /* The tenant's name without characters file systems refuse. */
+  safe = g_strdelimit (g_strdup (self->name != NULL ? self->name : ""),
+                       "/\\:*?\"<>|", '-');
+  /* Translators: the name of the exported file: a tenant, then a date */
+  name = g_strdup_printf (_("audit-log-%s-%s.csv"), safe, day);
+
+  chooser = gtk_file_chooser_native_new (_("Export Audit Log"),
+                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root)
+                                                              : NULL,
+                                         GTK_FILE_CHOOSER_ACTION_SAVE,
+                                         _("_Export"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  gtk_file_filter_set_name (filter, _("CSV files"));
+  gtk_file_filter_add_mime_type (filter, "text/csv");
+  gtk_file_filter_add_suffix (filter, "csv");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_signal_connect_object (chooser, "response",
+                           G_CALLBACK (export_response_cb), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+setup_audit (RflTenantPage *self)
+{
+  g_autoptr(GtkStringList) actions = gtk_string_list_new (NULL);
+
+  gtk_string_list_append (actions, _("All actions"));
+  for (guint i = 0; i < G_N_ELEMENTS (audit_actions); i++)
+    gtk_string_list_append (actions, audit_actions[i]);
+  adw_combo_row_set_model (self->audit_action_row, G_LIST_MODEL (actions));
+
+  g_signal_connect (self->audit_action_row, "notify::selected",
+                    G_CALLBACK (audit_action_cb), self);
+  g_signal_connect (self->audit_range_row, "notify::selected",
+                    G_CALLBACK (audit_range_cb), self);
+  g_signal_connect (self->audit_search_row, "changed",
+                    G_CALLBACK (audit_search_changed_cb), self);
+  g_signal_connect (self->audit_export_button, "clicked",
+                    G_CALLBACK (export_clicked_cb), self);
 }
 
 /* Usage ------------------------------------------------------------------ */
@@ -1185,6 +1441,7 @@ rfl_tenant_page_dispose (GObject *object)
   RflTenantPage *self = RFL_TENANT_PAGE (object);
 
   g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->audit_search_source, g_source_remove);
   gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_TENANT_PAGE);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->service);
@@ -1200,6 +1457,7 @@ rfl_tenant_page_finalize (GObject *object)
   g_free (self->name);
   g_free (self->use_case);
   g_free (self->status);
+  g_free (self->audit_search);
 
   G_OBJECT_CLASS (rfl_tenant_page_parent_class)->finalize (object);
 }
@@ -1221,6 +1479,12 @@ rfl_tenant_page_class_init (RflTenantPageClass *klass)
                                                "/org/reflection/Reflection/ui/rfl-tenant-page.ui");
   gtk_widget_class_bind_template_child (widget_class, RflTenantPage, stack);
   gtk_widget_class_bind_template_child (widget_class, RflTenantPage, toasts);
+  gtk_widget_class_bind_template_child (widget_class, RflTenantPage, audit_action_row);
+  gtk_widget_class_bind_template_child (widget_class, RflTenantPage, audit_range_row);
+  gtk_widget_class_bind_template_child (widget_class, RflTenantPage, audit_search_row);
+  gtk_widget_class_bind_template_child (widget_class, RflTenantPage, audit_export_button);
+  gtk_widget_class_bind_template_child (widget_class, RflTenantPage, audit_list);
+  gtk_widget_class_bind_template_child (widget_class, RflTenantPage, audit_empty);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
@@ -1230,4 +1494,5 @@ rfl_tenant_page_init (RflTenantPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
   self->period = 30;
+  setup_audit (self);
 }

@@ -27,5 +27,10 @@ void       rfl_tenant_page_set_tenant (RflTenantPage        *self,
  * or "audit". */
 void       rfl_tenant_page_set_view   (RflTenantPage        *self,
                                        const char           *name);
+/* Saves the audit entries of the current filter to @file as CSV, through
+ * the service, and tells the result in a toast. Export CSV… asks for the
+ * file and calls this. */
+void       rfl_tenant_page_export_audit (RflTenantPage      *self,
+                                         GFile              *file);
 
 G_END_DECLS
