@@ -282,8 +282,12 @@ add_tools (JsonBuilder     *builder,
       add_tool (builder, tool->name, tool->description, tool->parameters);
     }
   json_builder_end_array (builder);
-  add_tool_choice (builder, choices[rfl_chat_request_get_tool_choice (request)],
-                   NULL);
+  if (rfl_chat_request_get_tool_choice_function (request) != NULL)
+    add_tool_choice (builder, "tool",
+                     rfl_chat_request_get_tool_choice_function (request));
+  else
+    add_tool_choice (builder, choices[rfl_chat_request_get_tool_choice (request)],
+                     NULL);
 
   return TRUE;
 }

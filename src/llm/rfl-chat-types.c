@@ -366,6 +366,7 @@ struct _RflChatRequest
   char          *schema_name;     /* owned */
   char          *schema;          /* owned */
   gboolean       strict;
+  char          *tool_choice_function; /* owned, nullable */
 };
 
 G_DEFINE_BOXED_TYPE (RflChatRequest, rfl_chat_request,
@@ -381,6 +382,7 @@ chat_request_clear (gpointer data)
   g_ptr_array_unref (self->tools);
   g_free (self->schema_name);
   g_free (self->schema);
+  g_free (self->tool_choice_function);
 }
 
 RflChatRequest *
@@ -551,6 +553,24 @@ rfl_chat_request_get_tool_choice (RflChatRequest *self)
   g_return_val_if_fail (self != NULL, RFL_TOOL_CHOICE_AUTO);
 
   return self->tool_choice;
+}
+
+void
+rfl_chat_request_set_tool_choice_function (RflChatRequest *self,
+                                           const char     *name)
+{
+  g_return_if_fail (self != NULL);
+
+  g_free (self->tool_choice_function);
+  self->tool_choice_function = name != NULL && *name != '\0' ? g_strdup (name) : NULL;
+}
+
+const char *
+rfl_chat_request_get_tool_choice_function (RflChatRequest *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->tool_choice_function;
 }
 
 void

@@ -182,6 +182,13 @@ GPtrArray      *rfl_chat_request_get_tools           (RflChatRequest   *self);
 void            rfl_chat_request_set_tool_choice     (RflChatRequest   *self,
                                                       RflToolChoice     choice);
 RflToolChoice   rfl_chat_request_get_tool_choice     (RflChatRequest   *self);
+/* Forces a call of the tool @name, one of the request's tools (NULL or ""
+ * undoes it); it then wins over the tool choice. OpenAI and Anthropic
+ * honour it; Ollama, which has no tool choice, offers the tools and lets
+ * the model decide. */
+void            rfl_chat_request_set_tool_choice_function (RflChatRequest *self,
+                                                           const char     *name);
+const char     *rfl_chat_request_get_tool_choice_function (RflChatRequest *self);
 
 /* JSON output. OpenAI gets it as "response_format", Ollama as "format";
  * Anthropic, which has no JSON mode, as a tool the model is forced to call

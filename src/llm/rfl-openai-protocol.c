@@ -116,6 +116,20 @@ add_tools (JsonBuilder    *builder,
   json_builder_end_array (builder);
 
   json_builder_set_member_name (builder, "tool_choice");
+  if (rfl_chat_request_get_tool_choice_function (request) != NULL)
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "type");
+      json_builder_add_string_value (builder, "function");
+      json_builder_set_member_name (builder, "function");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder,
+                                     rfl_chat_request_get_tool_choice_function (request));
+      json_builder_end_object (builder);
+      json_builder_end_object (builder);
+      return;
+    }
   json_builder_add_string_value (builder,
                                  choices[rfl_chat_request_get_tool_choice (request)]);
 }

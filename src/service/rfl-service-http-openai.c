@@ -26,6 +26,10 @@
 #define OPENAI_BODY_LIMIT       ((gsize) 4 * 1024 * 1024)
 #define DEFAULT_ANSWER_TOKENS   1024
 #define MAX_EMBEDDING_INPUTS    256
+/* As many functions as OpenAI accepts in one request. */
+#define MAX_TOOLS               128
+/* Streamed tool call arguments come in pieces of about this many bytes. */
+#define ARGUMENT_PIECE          64
 
 static gboolean
 is_empty (const char *text)
@@ -252,16 +256,27 @@ finish_reason_name (RflFinishReason reason)
     }
 }
 
-/* One chunk: a delta of @content (NULL: none) or the last one with
- * @finish_reason. */
-static char *
-chunk_text (Completion *completion,
-            gboolean    first,
-            const char *content,
-            const char *finish_reason)
+/* A model that called tools waits for their results, whatever reason its
+ * provider gave for stopping. */
+static const char *
+result_finish_reason (RflChatResult *result)
 {
-  g_autoptr(JsonBuilder) builder = begin_chunk (completion);
-  g_autoptr(JsonNode) root = NULL;
+  RflFinishReason reason = rfl_chat_result_get_finish_reason (result);
+
+  if (rfl_chat_result_get_tool_calls (result)->len > 0
+      && reason != RFL_FINISH_REASON_LENGTH
+      && reason != RFL_FINISH_REASON_CONTENT_FILTER)
+    return "tool_calls";
+
+  return finish_reason_name (reason);
+}
+
+/* A chunk, left open inside its "delta" object. */
+static JsonBuilder *
+begin_delta (Completion *completion,
+             gboolean    first)
+{
+  JsonBuilder *builder = begin_chunk (completion);
 
   json_builder_set_member_name (builder, "choices");
   json_builder_begin_array (builder);
@@ -275,11 +290,17 @@ chunk_text (Completion *completion,
       json_builder_set_member_name (builder, "role");
       json_builder_add_string_value (builder, "assistant");
     }
-  if (content != NULL)
-    {
-      json_builder_set_member_name (builder, "content");
-      json_builder_add_string_value (builder, content);
-    }
+  return builder;
+}
+
+/* Closes a chunk begun with begin_delta(), with @finish_reason (NULL:
+ * none yet), as text. */
+static char *
+end_delta (JsonBuilder *builder,
+           const char  *finish_reason)
+{
+  g_autoptr(JsonNode) root = NULL;
+
   json_builder_end_object (builder);
   json_builder_set_member_name (builder, "finish_reason");
   if (finish_reason != NULL)
@@ -292,6 +313,62 @@ chunk_text (Completion *completion,
 
   root = json_builder_get_root (builder);
   return json_to_string (root, FALSE);
+}
+
+/* One chunk: a delta of @content (NULL: none) or the last one with
+ * @finish_reason. */
+static char *
+chunk_text (Completion *completion,
+            gboolean    first,
+            const char *content,
+            const char *finish_reason)
+{
+  g_autoptr(JsonBuilder) builder = begin_delta (completion, first);
+
+  if (content != NULL)
+    {
+      json_builder_set_member_name (builder, "content");
+      json_builder_add_string_value (builder, content);
+    }
+  return end_delta (builder, finish_reason);
+}
+
+/* A chunk of tool call @index: its head (@call, with the name and empty
+ * arguments) or a piece of its @arguments. */
+static char *
+tool_chunk_text (Completion        *completion,
+                 guint              index,
+                 const RflToolCall *call,
+                 const char        *arguments)
+{
+  g_autoptr(JsonBuilder) builder = begin_delta (completion, FALSE);
+
+  json_builder_set_member_name (builder, "tool_calls");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "index");
+  json_builder_add_int_value (builder, index);
+  if (call != NULL)
+    {
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_string_value (builder, call->id);
+      json_builder_set_member_name (builder, "type");
+      json_builder_add_string_value (builder, "function");
+    }
+  json_builder_set_member_name (builder, "function");
+  json_builder_begin_object (builder);
+  if (call != NULL)
+    {
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, call->name);
+    }
+  json_builder_set_member_name (builder, "arguments");
+  json_builder_add_string_value (builder, arguments);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+
+  return end_delta (builder, NULL);
 }
 
 static void
@@ -342,11 +419,41 @@ completion_delta_cb (const RflChatDelta *delta,
   soup_server_message_unpause (completion->msg);
 }
 
+/* "tool_calls" of a message: arguments as JSON text, as OpenAI sends
+ * them. */
+static void
+add_tool_calls (JsonBuilder *builder,
+                GPtrArray   *calls)
+{
+  json_builder_set_member_name (builder, "tool_calls");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < calls->len; i++)
+    {
+      const RflToolCall *call = g_ptr_array_index (calls, i);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_string_value (builder, call->id);
+      json_builder_set_member_name (builder, "type");
+      json_builder_add_string_value (builder, "function");
+      json_builder_set_member_name (builder, "function");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, call->name);
+      json_builder_set_member_name (builder, "arguments");
+      json_builder_add_string_value (builder, call->arguments);
+      json_builder_end_object (builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+}
+
 static void
 respond_completion_json (Completion    *completion,
                          RflChatResult *result)
 {
   g_autoptr(JsonBuilder) builder = begin_chunk (completion);
+  GPtrArray *calls = rfl_chat_result_get_tool_calls (result);
   g_autoptr(JsonNode) root = NULL;
   char *body;
 
@@ -360,11 +467,15 @@ respond_completion_json (Completion    *completion,
   json_builder_set_member_name (builder, "role");
   json_builder_add_string_value (builder, "assistant");
   json_builder_set_member_name (builder, "content");
-  json_builder_add_string_value (builder, rfl_chat_result_get_text (result));
+  if (calls->len > 0 && rfl_chat_result_get_text_length (result) == 0)
+    json_builder_add_null_value (builder);
+  else
+    json_builder_add_string_value (builder, rfl_chat_result_get_text (result));
+  if (calls->len > 0)
+    add_tool_calls (builder, calls);
   json_builder_end_object (builder);
   json_builder_set_member_name (builder, "finish_reason");
-  json_builder_add_string_value (builder,
-                                 finish_reason_name (rfl_chat_result_get_finish_reason (result)));
+  json_builder_add_string_value (builder, result_finish_reason (result));
   json_builder_end_object (builder);
   json_builder_end_array (builder);
   add_usage (builder, result);
@@ -377,6 +488,35 @@ respond_completion_json (Completion    *completion,
                                     SOUP_MEMORY_TAKE, body, strlen (body));
 }
 
+/* The tool calls, as OpenAI streams them: for each, a head with its id
+ * and name, then its arguments in pieces (cut between characters). */
+static void
+append_tool_calls (Completion *completion,
+                   GPtrArray  *calls)
+{
+  for (guint i = 0; i < calls->len; i++)
+    {
+      const RflToolCall *call = g_ptr_array_index (calls, i);
+      g_autofree char *head = tool_chunk_text (completion, i, call, "");
+      const char *piece = call->arguments;
+
+      append_event (completion, head);
+      while (*piece != '\0')
+        {
+          const char *end = piece;
+          g_autofree char *text = NULL;
+          g_autofree char *chunk = NULL;
+
+          while (*end != '\0' && end - piece < ARGUMENT_PIECE)
+            end = g_utf8_next_char (end);
+          text = g_strndup (piece, end - piece);
+          chunk = tool_chunk_text (completion, i, NULL, text);
+          append_event (completion, chunk);
+          piece = end;
+        }
+    }
+}
+
 static void
 finish_stream (Completion    *completion,
                RflChatResult *result)
@@ -384,8 +524,8 @@ finish_stream (Completion    *completion,
   g_autofree char *last = NULL;
 
   start_stream (completion);
-  last = chunk_text (completion, FALSE, NULL,
-                     finish_reason_name (rfl_chat_result_get_finish_reason (result)));
+  append_tool_calls (completion, rfl_chat_result_get_tool_calls (result));
+  last = chunk_text (completion, FALSE, NULL, result_finish_reason (result));
   append_event (completion, last);
 
   if (completion->include_usage)
@@ -469,6 +609,72 @@ completion_done_cb (GObject      *object,
   soup_server_message_unpause (completion->msg);
 }
 
+/* Refuses @field with a message naming it once. */
+#define FIELD_ERROR(error, field, format) \
+  rfl_http_error_set_field ((error), RFL_HTTP_ERROR_INVALID_REQUEST, (field), \
+                            (format), (field))
+
+static gboolean
+is_absent (JsonNode *node)
+{
+  return node == NULL || JSON_NODE_HOLDS_NULL (node);
+}
+
+static gboolean
+is_string (JsonNode *node)
+{
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node)
+         && json_node_get_value_type (node) == G_TYPE_STRING;
+}
+
+/* A required, non-empty string member of @object, or NULL with @error
+ * naming @field. */
+static const char *
+get_required_string (JsonObject  *object,
+                     const char  *member,
+                     const char  *field,
+                     GError     **error)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (is_absent (node))
+    {
+      FIELD_ERROR (error, field, _("Field “%s” is required"));
+      return NULL;
+    }
+  if (!is_string (node))
+    {
+      FIELD_ERROR (error, field, _("Field “%s” must be a string"));
+      return NULL;
+    }
+  if (*json_node_get_string (node) == '\0')
+    {
+      FIELD_ERROR (error, field, _("Field “%s” must not be empty"));
+      return NULL;
+    }
+
+  return json_node_get_string (node);
+}
+
+/* An optional "type" member that may only say "function". */
+static gboolean
+check_function_type (JsonObject  *object,
+                     const char  *field,
+                     gboolean     required,
+                     GError     **error)
+{
+  JsonNode *node = json_object_get_member (object, "type");
+
+  if (!required && is_absent (node))
+    return TRUE;
+  if (is_string (node) && g_str_equal (json_node_get_string (node), "function"))
+    return TRUE;
+
+  rfl_http_error_set_field (error, RFL_HTTP_ERROR_INVALID_REQUEST, field,
+                            _("Field “%s” must be one of: %s"), field, "function");
+  return FALSE;
+}
+
 /* "content" as a string, or an array of parts of which the text ones
  * count. */
 static char *
@@ -479,10 +685,9 @@ read_content (JsonNode  *node,
   g_autoptr(GString) text = NULL;
   JsonArray *parts;
 
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node)
-      && json_node_get_value_type (node) == G_TYPE_STRING)
+  if (is_string (node))
     return g_strdup (json_node_get_string (node));
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+  if (is_absent (node))
     return g_strdup ("");
 
   if (!JSON_NODE_HOLDS_ARRAY (node))
@@ -508,67 +713,477 @@ wrong:
   {
     g_autofree char *field = g_strdup_printf ("messages[%u].content", index);
 
-    rfl_http_error_set_field (error, RFL_HTTP_ERROR_INVALID_REQUEST, field,
-                              _("Field “%s” must be a string or an array of parts"),
-                              field);
+    FIELD_ERROR (error, field, _("Field “%s” must be a string or an array of parts"));
   }
   return NULL;
 }
 
-/* The messages of the body into @request; returns the length of their
- * text, for the estimate. */
+/* One of "tool_calls" of an assistant message: {id, type, function: {name,
+ * arguments}}, the arguments a JSON object as text. */
+static RflToolCall *
+read_tool_call (JsonNode  *node,
+                guint      index,
+                guint      call_index,
+                GError   **error)
+{
+  g_autofree char *prefix = g_strdup_printf ("messages[%u].tool_calls[%u]", index,
+                                             call_index);
+  g_autofree char *field = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *object;
+  JsonNode *function;
+  JsonNode *arguments;
+  const char *id;
+  const char *name;
+  const char *text = "{}";
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      FIELD_ERROR (error, prefix, _("Field “%s” must be an object"));
+      return NULL;
+    }
+  object = json_node_get_object (node);
+
+  field = g_strconcat (prefix, ".id", NULL);
+  id = get_required_string (object, "id", field, error);
+  if (id == NULL)
+    return NULL;
+  g_free (field);
+  field = g_strconcat (prefix, ".type", NULL);
+  if (!check_function_type (object, field, FALSE, error))
+    return NULL;
+
+  g_free (field);
+  field = g_strconcat (prefix, ".function", NULL);
+  function = json_object_get_member (object, "function");
+  if (function == NULL || !JSON_NODE_HOLDS_OBJECT (function))
+    {
+      FIELD_ERROR (error, field, _("Field “%s” must be an object"));
+      return NULL;
+    }
+
+  g_free (field);
+  field = g_strconcat (prefix, ".function.name", NULL);
+  name = get_required_string (json_node_get_object (function), "name", field, error);
+  if (name == NULL)
+    return NULL;
+
+  g_free (field);
+  field = g_strconcat (prefix, ".function.arguments", NULL);
+  arguments = json_object_get_member (json_node_get_object (function), "arguments");
+  if (!is_absent (arguments))
+    {
+      if (!is_string (arguments))
+        {
+          FIELD_ERROR (error, field, _("Field “%s” must be a string"));
+          return NULL;
+        }
+      text = json_node_get_string (arguments);
+    }
+  parser = json_parser_new ();
+  if (*text != '\0'
+      && (!json_parser_load_from_data (parser, text, -1, NULL)
+          || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))))
+    {
+      FIELD_ERROR (error, field,
+                   _("Field “%s” must be a JSON object written as a string"));
+      return NULL;
+    }
+
+  return rfl_tool_call_new (id, name, text);
+}
+
+/* An assistant turn, with the tools it called if any; their names are
+ * remembered by id for the tool results that follow. */
+static RflChatMessage *
+read_assistant_message (JsonObject  *message,
+                        guint        index,
+                        const char  *content,
+                        GHashTable  *call_names,
+                        gsize       *length,
+                        GError     **error)
+{
+  JsonNode *node = json_object_get_member (message, "tool_calls");
+  g_autoptr(GPtrArray) calls = NULL;
+  JsonArray *array;
+
+  if (is_absent (node))
+    return rfl_chat_message_new (RFL_CHAT_ROLE_ASSISTANT, content);
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    {
+      g_autofree char *field = g_strdup_printf ("messages[%u].tool_calls", index);
+
+      FIELD_ERROR (error, field, _("Field “%s” must be an array"));
+      return NULL;
+    }
+
+  array = json_node_get_array (node);
+  calls = g_ptr_array_new_with_free_func ((GDestroyNotify) rfl_tool_call_free);
+  for (guint j = 0; j < json_array_get_length (array); j++)
+    {
+      RflToolCall *call = read_tool_call (json_array_get_element (array, j), index, j,
+                                          error);
+
+      if (call == NULL)
+        return NULL;
+      g_hash_table_replace (call_names, g_strdup (call->id), g_strdup (call->name));
+      *length += strlen (call->name) + strlen (call->arguments);
+      g_ptr_array_add (calls, call);
+    }
+
+  if (calls->len == 0)
+    return rfl_chat_message_new (RFL_CHAT_ROLE_ASSISTANT, content);
+  return rfl_chat_message_new_assistant (*content != '\0' ? content : NULL, calls);
+}
+
+/* A tool result: it must answer a call an earlier assistant turn made. */
+static RflChatMessage *
+read_tool_message (JsonObject  *message,
+                   guint        index,
+                   const char  *content,
+                   GHashTable  *call_names,
+                   GError     **error)
+{
+  g_autofree char *field = g_strdup_printf ("messages[%u].tool_call_id", index);
+  const char *id;
+  const char *name;
+
+  id = get_required_string (message, "tool_call_id", field, error);
+  if (id == NULL)
+    return NULL;
+
+  name = g_hash_table_lookup (call_names, id);
+  if (name == NULL)
+    {
+      FIELD_ERROR (error, field,
+                   _("Field “%s” names no tool call of an earlier assistant "
+                     "message"));
+      return NULL;
+    }
+
+  return rfl_chat_message_new_tool_result (id, name, content);
+}
+
+/* The messages of the body into @request; adds the length of their text
+ * to @length, for the estimate. */
 static gboolean
 read_messages (JsonArray       *messages,
                RflChatRequest  *chat,
-               gsize           *out_length,
+               gsize           *length,
                GError         **error)
 {
-  gsize length = 0;
+  g_autoptr(GHashTable) call_names = NULL;
 
   if (json_array_get_length (messages) == 0)
     {
-      rfl_http_error_set_field (error, RFL_HTTP_ERROR_INVALID_REQUEST, "messages",
-                                _("Field “%s” must not be empty"), "messages");
+      FIELD_ERROR (error, "messages", _("Field “%s” must not be empty"));
       return FALSE;
     }
 
+  call_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   for (guint i = 0; i < json_array_get_length (messages); i++)
     {
       JsonNode *node = json_array_get_element (messages, i);
+      g_autoptr(RflChatMessage) parsed = NULL;
       g_autofree char *content = NULL;
-      g_autofree char *field = g_strdup_printf ("messages[%u].role", i);
+      g_autofree char *field = NULL;
       JsonObject *message;
       const char *role_name;
       RflChatRole role;
 
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
-          g_free (field);
           field = g_strdup_printf ("messages[%u]", i);
-          rfl_http_error_set_field (error, RFL_HTTP_ERROR_INVALID_REQUEST, field,
-                                    _("Field “%s” must be an object"), field);
+          FIELD_ERROR (error, field, _("Field “%s” must be an object"));
           return FALSE;
         }
       message = json_node_get_object (node);
       role_name = json_object_get_string_member_with_default (message, "role", "");
       if (g_str_equal (role_name, "developer"))
         role_name = "system";
-      if (!rfl_chat_role_from_string (role_name, &role) || role == RFL_CHAT_ROLE_TOOL)
+      if (!rfl_chat_role_from_string (role_name, &role))
         {
+          field = g_strdup_printf ("messages[%u].role", i);
           rfl_http_error_set_field (error, RFL_HTTP_ERROR_INVALID_REQUEST, field,
-                                    _("Field “%s” must be “system”, “user” or “assistant”"),
-                                    field);
+                                    _("Field “%s” must be one of: %s"), field,
+                                    "system, developer, user, assistant, tool");
           return FALSE;
         }
 
       content = read_content (json_object_get_member (message, "content"), i, error);
       if (content == NULL)
         return FALSE;
-      length += strlen (content);
-      rfl_chat_request_add_text (chat, role, content);
+      *length += strlen (content);
+
+      if (role == RFL_CHAT_ROLE_ASSISTANT)
+        parsed = read_assistant_message (message, i, content, call_names, length, error);
+      else if (role == RFL_CHAT_ROLE_TOOL)
+        parsed = read_tool_message (message, i, content, call_names, error);
+      else
+        parsed = rfl_chat_message_new (role, content);
+      if (parsed == NULL)
+        return FALSE;
+      rfl_chat_request_add_message (chat, parsed);
     }
 
-  *out_length = length;
+  return TRUE;
+}
+
+/* One of "tools": {type: "function", function: {name, description?,
+ * parameters?}}. */
+static gboolean
+read_tool (JsonNode        *node,
+           guint            index,
+           RflChatRequest  *chat,
+           GHashTable      *names,
+           gsize           *length,
+           GError         **error)
+{
+  g_autofree char *prefix = g_strdup_printf ("tools[%u]", index);
+  g_autofree char *field = NULL;
+  g_autofree char *parameters = NULL;
+  g_autoptr(RflChatTool) tool = NULL;
+  g_autoptr(GError) local_error = NULL;
+  JsonObject *function;
+  JsonNode *member;
+  const char *name;
+  const char *description = NULL;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      FIELD_ERROR (error, prefix, _("Field “%s” must be an object"));
+      return FALSE;
+    }
+
+  field = g_strconcat (prefix, ".type", NULL);
+  if (!check_function_type (json_node_get_object (node), field, TRUE, error))
+    return FALSE;
+
+  g_free (field);
+  field = g_strconcat (prefix, ".function", NULL);
+  member = json_object_get_member (json_node_get_object (node), "function");
+  if (member == NULL || !JSON_NODE_HOLDS_OBJECT (member))
+    {
+      FIELD_ERROR (error, field, _("Field “%s” must be an object"));
+      return FALSE;
+    }
+  function = json_node_get_object (member);
+
+  g_free (field);
+  field = g_strconcat (prefix, ".function.description", NULL);
+  member = json_object_get_member (function, "description");
+  if (!is_absent (member) && !is_string (member))
+    {
+      FIELD_ERROR (error, field, _("Field “%s” must be a string"));
+      return FALSE;
+    }
+  if (!is_absent (member))
+    description = json_node_get_string (member);
+
+  g_free (field);
+  field = g_strconcat (prefix, ".function.parameters", NULL);
+  member = json_object_get_member (function, "parameters");
+  if (!is_absent (member) && !JSON_NODE_HOLDS_OBJECT (member))
+    {
+      FIELD_ERROR (error, field, _("Field “%s” must be an object"));
+      return FALSE;
+    }
+  if (!is_absent (member))
+    parameters = json_to_string (member, FALSE);
+
+  g_free (field);
+  field = g_strconcat (prefix, ".function.name", NULL);
+  name = get_required_string (function, "name", field, error);
+  if (name == NULL)
+    return FALSE;
+  tool = rfl_chat_tool_new (name, description, parameters, &local_error);
+  if (tool == NULL)
+    {
+      rfl_http_error_set_field (error, RFL_HTTP_ERROR_INVALID_REQUEST, field,
+                                _("Field “%s” is not valid: %s"), field,
+                                local_error->message);
+      return FALSE;
+    }
+  if (!g_hash_table_add (names, g_strdup (name)))
+    {
+      rfl_http_error_set_field (error, RFL_HTTP_ERROR_INVALID_REQUEST, field,
+                                _("Field “%s” repeats the name “%s” of another tool"),
+                                field, name);
+      return FALSE;
+    }
+
+  *length += strlen (name) + (description != NULL ? strlen (description) : 0)
+             + (parameters != NULL ? strlen (parameters) : 0);
+  rfl_chat_request_add_tool (chat, tool);
+  return TRUE;
+}
+
+/* "tools": the client's own functions. The model may call them; the
+ * client runs them, never the gateway, and no tool of the tenant joins
+ * them. */
+static gboolean
+read_tools (JsonObject      *root,
+            RflChatRequest  *chat,
+            gsize           *length,
+            GError         **error)
+{
+  JsonNode *node = json_object_get_member (root, "tools");
+  g_autoptr(GHashTable) names = NULL;
+  JsonArray *tools;
+
+  if (is_absent (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    {
+      FIELD_ERROR (error, "tools", _("Field “%s” must be an array"));
+      return FALSE;
+    }
+
+  tools = json_node_get_array (node);
+  if (json_array_get_length (tools) > MAX_TOOLS)
+    {
+      rfl_http_error_set_field (error, RFL_HTTP_ERROR_INVALID_REQUEST, "tools",
+                                _("Field “%s” may hold at most %u tools"),
+                                "tools", MAX_TOOLS);
+      return FALSE;
+    }
+
+  names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < json_array_get_length (tools); i++)
+    {
+      if (!read_tool (json_array_get_element (tools, i), i, chat, names, length, error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+wrong_tool_choice (GError **error)
+{
+  rfl_http_error_set_field (error, RFL_HTTP_ERROR_INVALID_REQUEST, "tool_choice",
+                            _("Field “%s” must be one of: %s"), "tool_choice",
+                            "\"auto\", \"none\", \"required\", "
+                            "{\"type\": \"function\", \"function\": {\"name\": …}}");
+  return FALSE;
+}
+
+/* "tool_choice": "auto", "none", "required" or a named function. */
+static gboolean
+read_tool_choice (JsonObject      *root,
+                  RflChatRequest  *chat,
+                  GError         **error)
+{
+  JsonNode *node = json_object_get_member (root, "tool_choice");
+  GPtrArray *tools = rfl_chat_request_get_tools (chat);
+  JsonNode *function;
+  const char *name;
+
+  if (is_absent (node))
+    return TRUE;
+  if (tools->len == 0)
+    {
+      FIELD_ERROR (error, "tool_choice",
+                   _("Field “%s” is allowed only together with “tools”"));
+      return FALSE;
+    }
+
+  if (is_string (node))
+    {
+      const char *value = json_node_get_string (node);
+
+      if (g_str_equal (value, "auto"))
+        rfl_chat_request_set_tool_choice (chat, RFL_TOOL_CHOICE_AUTO);
+      else if (g_str_equal (value, "none"))
+        rfl_chat_request_set_tool_choice (chat, RFL_TOOL_CHOICE_NONE);
+      else if (g_str_equal (value, "required"))
+        rfl_chat_request_set_tool_choice (chat, RFL_TOOL_CHOICE_REQUIRED);
+      else
+        return wrong_tool_choice (error);
+      return TRUE;
+    }
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return wrong_tool_choice (error);
+  if (!check_function_type (json_node_get_object (node), "tool_choice.type", TRUE, error))
+    return FALSE;
+
+  function = json_object_get_member (json_node_get_object (node), "function");
+  if (function == NULL || !JSON_NODE_HOLDS_OBJECT (function))
+    {
+      FIELD_ERROR (error, "tool_choice.function", _("Field “%s” must be an object"));
+      return FALSE;
+    }
+  name = get_required_string (json_node_get_object (function), "name",
+                              "tool_choice.function.name", error);
+  if (name == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < tools->len; i++)
+    {
+      const RflChatTool *tool = g_ptr_array_index (tools, i);
+
+      if (g_str_equal (tool->name, name))
+        {
+          rfl_chat_request_set_tool_choice (chat, RFL_TOOL_CHOICE_REQUIRED);
+          rfl_chat_request_set_tool_choice_function (chat, name);
+          return TRUE;
+        }
+    }
+
+  FIELD_ERROR (error, "tool_choice.function.name",
+               _("Field “%s” must name one of the functions in “tools”"));
+  return FALSE;
+}
+
+/* The tool options of the body into @chat. */
+static gboolean
+read_tool_options (RflJsonBody     *body,
+                   RflChatRequest  *chat,
+                   gsize           *length,
+                   GError         **error)
+{
+  JsonObject *root = rfl_json_body_get_root (body);
+  gboolean parallel = TRUE;
+
+  if (!read_tools (root, chat, length, error)
+      || !read_tool_choice (root, chat, error)
+      || !rfl_json_body_get_boolean (body, "parallel_tool_calls", RFL_JSON_NULLABLE,
+                                     &parallel, error))
+    return FALSE;
+
+  /* No provider protocol here can be held to one call per turn. */
+  if (!parallel && rfl_chat_request_get_tools (chat)->len > 0)
+    {
+      FIELD_ERROR (error, "parallel_tool_calls",
+                   _("Field “%s” cannot be false: the model may call several "
+                     "tools at once"));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* What the configured provider cannot do is refused rather than ignored. */
+static gboolean
+check_provider_tools (RflLlmClient    *client,
+                      RflChatRequest  *chat,
+                      GError         **error)
+{
+  if (rfl_llm_client_get_kind (client) != RFL_PROVIDER_OLLAMA
+      || rfl_chat_request_get_tools (chat)->len == 0)
+    return TRUE;
+
+  if (rfl_chat_request_get_tool_choice_function (chat) != NULL
+      || rfl_chat_request_get_tool_choice (chat) == RFL_TOOL_CHOICE_REQUIRED)
+    {
+      FIELD_ERROR (error, "tool_choice",
+                   _("Field “%s” cannot be honoured: the configured provider "
+                     "(Ollama) lets the model decide whether to call a tool; "
+                     "use “auto” or “none”"));
+      return FALSE;
+    }
+
   return TRUE;
 }
 
@@ -610,15 +1225,10 @@ read_chat_request (RflJsonBody  *body,
                                 _("Field “%s” must be a positive integer"), "max_tokens");
       return NULL;
     }
-  if (json_object_has_member (rfl_json_body_get_root (body), "tools"))
-    {
-      rfl_http_error_set_field (error, RFL_HTTP_ERROR_INVALID_REQUEST, "tools",
-                                _("Tools are not supported here"));
-      return NULL;
-    }
 
   chat = rfl_chat_request_new (model != NULL && *model != '\0' ? model : NULL);
-  if (!read_messages (messages, chat, &length, error))
+  if (!read_tool_options (body, chat, &length, error)
+      || !read_messages (messages, chat, &length, error))
     return NULL;
   rfl_chat_request_set_stream (chat, TRUE);
   if (max_tokens > 0)
@@ -671,6 +1281,11 @@ chat_completions_cb (RflRequest *request,
   completion->client = new_client (request, http, &completion->provider);
   if (completion->client == NULL)
     return;
+  if (!check_provider_tools (completion->client, chat, &error))
+    {
+      rfl_request_respond_error (request, error);
+      return;
+    }
   if (is_empty (rfl_chat_request_get_model (chat)))
     rfl_chat_request_set_model (chat, completion->provider->model);
   if (is_empty (rfl_chat_request_get_model (chat)))
@@ -693,6 +1308,7 @@ chat_completions_cb (RflRequest *request,
   completion->started_us = g_get_monotonic_time ();
   completion->identity.tenant_id = principal->tenant_id;
   completion->identity.user_id = principal->user_id;
+  completion->identity.api_key_id = principal->api_key_id;
   completion->stream = stream;
   completion->include_usage = include_usage;
   completion->cancellable = g_cancellable_new ();

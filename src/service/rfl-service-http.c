@@ -8,6 +8,7 @@
 
 #include "rfl-service-http.h"
 #include "rfl-service-http-private.h"
+#include "rfl-login-throttle.h"
 
 #include <glib/gi18n.h>
 
@@ -166,15 +167,189 @@ respond_tokens (RflRequest          *request,
   rfl_request_respond_json (request, SOUP_STATUS_OK, node);
 }
 
-/* POST /api/v1/auth/login {email, password, tenant_id?} */
+/* Sign-in --------------------------------------------------------------- */
+
+/* A sign-in whose password is being checked on a worker. It may outlive
+ * the server when a stop does not wait: it holds what it needs, and
+ * answers only while its server runs and its client is still there. */
+typedef struct
+{
+  RflRequest        *request;      /* borrowed: lives with msg */
+  SoupServerMessage *msg;          /* owned */
+  RflAuthStore      *auth;         /* owned */
+  RflLoginThrottle  *throttle;     /* owned */
+  GWeakRef           server;
+  RflLoginAttempt   *attempt;      /* owned; the worker's while it runs */
+  char              *client;       /* owned: the client's address */
+  char              *email;        /* owned: as typed */
+  gint64             tenant_id;
+  gulong             finished_id;
+  gboolean           gone;         /* the message ended */
+} LoginCall;
+
+static void
+login_call_free (LoginCall *call)
+{
+  if (call->finished_id != 0)
+    g_signal_handler_disconnect (call->msg, call->finished_id);
+  g_clear_object (&call->msg);
+  g_clear_object (&call->auth);
+  g_clear_pointer (&call->throttle, rfl_login_throttle_unref);
+  g_weak_ref_clear (&call->server);
+  g_clear_pointer (&call->attempt, rfl_login_attempt_free);
+  g_free (call->client);
+  g_free (call->email);
+  g_free (call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LoginCall, login_call_free)
+
+static void
+login_msg_finished_cb (SoupServerMessage *msg,
+                       gpointer           user_data)
+{
+  LoginCall *call = user_data;
+
+  call->gone = TRUE;
+}
+
+static void
+respond_login_throttled (RflRequest       *request,
+                         RflLoginThrottle *throttle,
+                         RflLoginLimit     limits,
+                         guint             retry_after)
+{
+  g_autoptr(GError) error = NULL;
+  SoupMessageHeaders *headers;
+  char text[16];
+  guint minutes = rfl_login_throttle_get_window (throttle) / 60;
+  guint failures = rfl_login_throttle_get_max_failures (throttle);
+
+  g_snprintf (text, sizeof text, "%u", MAX (retry_after, 1));
+  headers = soup_server_message_get_response_headers (rfl_request_get_message (request));
+  soup_message_headers_replace (headers, "Retry-After", text);
+
+  if (limits & RFL_LOGIN_LIMIT_ACCOUNT)
+    g_set_error (&error, RFL_HTTP_ERROR, RFL_HTTP_ERROR_QUOTA_EXCEEDED,
+                 _("Too many failed sign-ins for this account: after %u failures "
+                   "within %u minutes, sign-in is paused. Try again in %s seconds."),
+                 failures, minutes, text);
+  else
+    g_set_error (&error, RFL_HTTP_ERROR, RFL_HTTP_ERROR_QUOTA_EXCEEDED,
+                 _("Too many failed sign-ins from this address: after %u failures "
+                   "within %u minutes, sign-in is paused. Try again in %s seconds."),
+                 failures, minutes, text);
+  rfl_request_respond_error (request, error);
+}
+
+static void
+login_verify_worker (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  LoginCall *call = task_data;
+
+  rfl_login_throttle_call_verify_func (call->throttle);
+  rfl_login_attempt_verify (call->attempt);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* Counts a refused sign-in; audits the lockout it begins, once. */
+static void
+login_failed (LoginCall *call)
+{
+  RflLoginLimit began;
+  const char *limit;
+
+  began = rfl_login_throttle_add_failure (call->throttle, call->client,
+                                          call->tenant_id, call->email);
+  if (began == RFL_LOGIN_LIMIT_NONE)
+    return;
+
+  if (began == (RFL_LOGIN_LIMIT_ACCOUNT | RFL_LOGIN_LIMIT_CLIENT))
+    limit = "account,client";
+  else if (began & RFL_LOGIN_LIMIT_ACCOUNT)
+    limit = "account";
+  else
+    limit = "client";
+
+  rfl_auth_store_audit_login_locked (call->auth, call->attempt, limit, call->client,
+                                     rfl_login_throttle_get_max_failures (call->throttle),
+                                     rfl_login_throttle_get_window (call->throttle));
+}
+
+/* Back on the service thread with the password checked. */
+static void
+login_verified_cb (GObject      *source_object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(LoginCall) call = user_data;
+  g_autoptr(RflServer) server = g_weak_ref_get (&call->server);
+  g_autoptr(RflAuthTokens) tokens = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* A stop that did not wait ended the message: nobody is left to tell. */
+  if (call->gone || server == NULL || rfl_server_get_state (server) == RFL_SERVER_STOPPED)
+    return;
+
+  tokens = rfl_auth_store_finish_login (call->auth, call->attempt, &error);
+  if (tokens != NULL)
+    {
+      /* The account's failures are forgotten whether they named its
+       * tenant or not. */
+      rfl_login_throttle_add_success (call->throttle, call->tenant_id, call->email);
+      rfl_login_throttle_add_success (call->throttle, tokens->tenant_id, call->email);
+      respond_tokens (call->request, tokens);
+    }
+  else
+    {
+      if (g_error_matches (error, RFL_ERROR, RFL_ERROR_UNAUTHORIZED))
+        login_failed (call);
+      _rfl_service_http_respond_error (call->request, error);
+    }
+
+  soup_server_message_unpause (call->msg);
+}
+
+/* The throttle: refuses at once, without looking at the password. */
+static gboolean
+login_admitted (RflRequest       *request,
+                RflServiceHttp   *http,
+                RflLoginThrottle *throttle,
+                const char       *client,
+                gint64            tenant_id,
+                const char       *email)
+{
+  RflLoginLimit limits;
+  guint retry_after = 0;
+
+  limits = rfl_login_throttle_check (throttle, client, tenant_id, email, &retry_after);
+  if (limits == RFL_LOGIN_LIMIT_NONE)
+    return TRUE;
+
+  rfl_metrics_add_rate_limit_rejection (rfl_server_get_metrics (http->server), "login");
+  respond_login_throttled (request, throttle, limits, retry_after);
+  return FALSE;
+}
+
+/* POST /api/v1/auth/login {email, password, tenant_id?}: the accounts are
+ * looked up here, the argon2id check runs on a worker while the message
+ * waits, paused, and the session starts back here. */
 static void
 login_cb (RflRequest *request,
           gpointer    user_data)
 {
   RflServiceHttp *http = user_data;
+  SoupServerMessage *msg = rfl_request_get_message (request);
   g_autoptr(RflJsonBody) body = NULL;
-  g_autoptr(RflAuthTokens) tokens = NULL;
+  g_autoptr(RflLoginAttempt) attempt = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
+  RflLoginThrottle *throttle;
+  LoginCall *call;
+  const char *client;
   const char *email;
   const char *password;
   gint64 tenant_id = 0;
@@ -182,8 +357,7 @@ login_cb (RflRequest *request,
   if (!_rfl_service_http_check_available (request, http))
     return;
 
-  body = rfl_json_body_parse_message (rfl_request_get_message (request),
-                                      AUTH_BODY_LIMIT, &error);
+  body = rfl_json_body_parse_message (msg, AUTH_BODY_LIMIT, &error);
   if (body == NULL
       || (email = rfl_json_body_get_string (body, "email", RFL_JSON_REQUIRED,
                                             &error)) == NULL
@@ -205,14 +379,39 @@ login_cb (RflRequest *request,
       return;
     }
 
-  tokens = rfl_auth_store_login (http->auth, tenant_id, email, password, &error);
-  if (tokens == NULL)
+  throttle = rfl_login_throttle_get_for_server (http->server);
+  client = soup_server_message_get_remote_host (msg);
+  if (!login_admitted (request, http, throttle, client, tenant_id, email))
+    return;
+
+  attempt = rfl_auth_store_begin_login (http->auth, tenant_id, email, password, &error);
+  if (attempt == NULL)
     {
       _rfl_service_http_respond_error (request, error);
       return;
     }
 
-  respond_tokens (request, tokens);
+  call = g_new0 (LoginCall, 1);
+  call->request = request;
+  call->msg = g_object_ref (msg);
+  call->auth = g_object_ref (http->auth);
+  call->throttle = rfl_login_throttle_ref (throttle);
+  g_weak_ref_init (&call->server, http->server);
+  call->attempt = g_steal_pointer (&attempt);
+  call->client = g_strdup (client);
+  call->email = g_strdup (email);
+  call->tenant_id = tenant_id;
+  call->finished_id = g_signal_connect (msg, "finished",
+                                        G_CALLBACK (login_msg_finished_cb), call);
+
+  soup_server_message_pause (msg);
+  /* The call is the worker's until it returns, then the callback's, which
+   * frees it here on the service thread: the task may be let go on the
+   * worker. */
+  task = g_task_new (NULL, NULL, login_verified_cb, call);
+  g_task_set_source_tag (task, login_cb);
+  g_task_set_task_data (task, call, NULL);
+  g_task_run_in_thread (task, login_verify_worker);
 }
 
 static const char *

@@ -1432,6 +1432,147 @@ rfl_auth_store_login (RflAuthStore  *self,
   return start_session (self, match, error);
 }
 
+/* A sign-in in three steps, so that the password check can leave the
+ * database thread. */
+struct _RflLoginAttempt
+{
+  gint64      tenant_id;    /* as asked; 0: any tenant */
+  char       *email;        /* owned: as typed */
+  char       *password;     /* owned: wiped on free */
+  GPtrArray  *candidates;   /* owned, of Candidate */
+  const Candidate *match;   /* borrowed from candidates */
+  const char *reason;       /* static; NULL when the password matched */
+  gboolean    verified;
+};
+
+void
+rfl_login_attempt_free (RflLoginAttempt *attempt)
+{
+  if (attempt == NULL)
+    return;
+
+  if (attempt->password != NULL)
+    sodium_memzero (attempt->password, strlen (attempt->password));
+  g_free (attempt->password);
+  g_free (attempt->email);
+  g_clear_pointer (&attempt->candidates, g_ptr_array_unref);
+  g_free (attempt);
+}
+
+RflLoginAttempt *
+rfl_auth_store_begin_login (RflAuthStore  *self,
+                            gint64         tenant_id,
+                            const char    *email,
+                            const char    *password,
+                            GError       **error)
+{
+  g_autoptr(RflLoginAttempt) attempt = NULL;
+  g_autofree char *norm_email = NULL;
+
+  g_return_val_if_fail (RFL_IS_AUTH_STORE (self), NULL);
+  g_return_val_if_fail (tenant_id >= 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  attempt = g_new0 (RflLoginAttempt, 1);
+  attempt->tenant_id = tenant_id;
+  attempt->email = g_strdup (email);
+  norm_email = normalize_email (email);
+  attempt->candidates = find_candidates (self, tenant_id, norm_email, error);
+  if (attempt->candidates == NULL)
+    return NULL;
+
+  if (password == NULL || strlen (password) > MAX_PASSWORD_BYTES)
+    password = "";
+  attempt->password = g_strdup (password);
+
+  /* The dummy hash is made here, on the caller's thread, once. */
+  if (attempt->candidates->len == 0)
+    get_dummy_hash ();
+
+  return g_steal_pointer (&attempt);
+}
+
+void
+rfl_login_attempt_verify (RflLoginAttempt *attempt)
+{
+  g_return_if_fail (attempt != NULL);
+  g_return_if_fail (!attempt->verified);
+
+  attempt->match = match_password (attempt->candidates, attempt->password,
+                                   &attempt->reason);
+  attempt->verified = TRUE;
+}
+
+gint64
+rfl_login_attempt_get_tenant_id (RflLoginAttempt *attempt)
+{
+  g_return_val_if_fail (attempt != NULL, 0);
+
+  if (attempt->match != NULL)
+    return attempt->match->tenant_id;
+  if (attempt->candidates->len == 1)
+    return ((const Candidate *) g_ptr_array_index (attempt->candidates, 0))->tenant_id;
+  return attempt->tenant_id;
+}
+
+RflAuthTokens *
+rfl_auth_store_finish_login (RflAuthStore     *self,
+                             RflLoginAttempt  *attempt,
+                             GError          **error)
+{
+  const Candidate *match;
+  const char *reason;
+
+  g_return_val_if_fail (RFL_IS_AUTH_STORE (self), NULL);
+  g_return_val_if_fail (attempt != NULL && attempt->verified, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  match = attempt->match;
+  reason = attempt->reason;
+  if (match != NULL && !match->user_active)
+    reason = "user_disabled";
+  else if (match != NULL && g_strcmp0 (match->tenant_status, "active") != 0)
+    reason = "tenant_suspended";
+
+  if (reason != NULL)
+    {
+      audit_failed_login (self, attempt->tenant_id, attempt->email,
+                          match != NULL ? match
+                          : attempt->candidates->len == 1
+                          ? g_ptr_array_index (attempt->candidates, 0) : NULL,
+                          reason);
+      unauthorized (error, _("Wrong e-mail address or password"));
+      return NULL;
+    }
+
+  return start_session (self, match, error);
+}
+
+void
+rfl_auth_store_audit_login_locked (RflAuthStore    *self,
+                                   RflLoginAttempt *attempt,
+                                   const char      *limit,
+                                   const char      *client,
+                                   guint            failures,
+                                   guint            window_s)
+{
+  g_autoptr(JsonBuilder) detail = detail_begin ();
+  g_autofree char *target = NULL;
+
+  g_return_if_fail (RFL_IS_AUTH_STORE (self));
+  g_return_if_fail (attempt != NULL);
+  g_return_if_fail (limit != NULL);
+
+  target = dup_login_target (attempt->email);
+  detail_add_string (detail, "limit", limit);
+  if (client != NULL)
+    detail_add_string (detail, "client", client);
+  detail_add_int (detail, "failures", failures);
+  detail_add_int (detail, "window_seconds", window_s);
+  audit_failure (self, rfl_login_attempt_get_tenant_id (attempt), NULL,
+                 RFL_AUDIT_LOGIN_LOCKED, target, detail);
+}
+
 /* Refreshing */
 
 typedef struct

@@ -187,6 +187,44 @@ RflAuthTokens    *rfl_auth_store_login               (RflAuthStore         *self
                                                       const char           *password,
                                                       GError              **error);
 
+/* The same sign-in in three steps, so that the argon2id check runs away
+ * from the database thread: rfl_auth_store_begin_login() looks the
+ * accounts up (on the database thread), rfl_login_attempt_verify() checks
+ * the password (blocking, on any thread, touching no database) and
+ * rfl_auth_store_finish_login() starts the session or audits the failure
+ * (on the database thread again), with the same answers as
+ * rfl_auth_store_login(). An attempt belongs to one thread at a time. */
+typedef struct _RflLoginAttempt RflLoginAttempt;
+
+/* When the login is refused because of too many failures. */
+#define RFL_AUDIT_LOGIN_LOCKED        "login_locked"
+
+RflLoginAttempt  *rfl_auth_store_begin_login         (RflAuthStore         *self,
+                                                      gint64                tenant_id,
+                                                      const char           *email,
+                                                      const char           *password,
+                                                      GError              **error);
+void              rfl_login_attempt_verify           (RflLoginAttempt      *attempt);
+/* The tenant the attempt concerns: the matching or only account's, else
+ * the one asked for (0 for any). */
+gint64            rfl_login_attempt_get_tenant_id    (RflLoginAttempt      *attempt);
+void              rfl_login_attempt_free             (RflLoginAttempt      *attempt);
+/* After rfl_login_attempt_verify(). */
+RflAuthTokens    *rfl_auth_store_finish_login        (RflAuthStore         *self,
+                                                      RflLoginAttempt      *attempt,
+                                                      GError              **error);
+/* Audits that sign-ins are refused for a while after @failures failures
+ * within @window_s seconds: @limit says whose ("account", "client"),
+ * @client is the client's address. */
+void              rfl_auth_store_audit_login_locked  (RflAuthStore         *self,
+                                                      RflLoginAttempt      *attempt,
+                                                      const char           *limit,
+                                                      const char           *client,
+                                                      guint                 failures,
+                                                      guint                 window_s);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflLoginAttempt, rfl_login_attempt_free)
+
 /* Rotates a refresh token: the token is used up and a new access and
  * refresh token of the same session are returned. A token presented a
  * second time revokes the whole session, audited as refresh_token_reused,
