@@ -30,6 +30,7 @@
 #include "store/rfl-memory-store.h"
 #include "store/rfl-vector-store.h"
 #include "ui/rfl-admin-page.h"
+#include "ui/rfl-prices-window.h"
 #include "ui/rfl-application.h"
 #include "ui/rfl-chat-composer.h"
 #include "ui/rfl-chat-conversation-item.h"
@@ -857,8 +858,15 @@ create_admin_database (const char   *path,
   g_autoptr(GRand) rand = g_rand_new_with_seed (7);
   g_autoptr(GString) sql = g_string_new ("INSERT INTO usage (tenant_id, model, "
                                          "provider, tokens_in, tokens_out, "
-                                         "latency_ms, created_at) VALUES ");
-  const char *models[] = { "llama3.1:8b", "qwen2.5:7b-instruct", "gemma2:9b" };
+                                         "latency_ms, created_at, user_id, "
+                                         "api_key_id, cost_micro_usd) VALUES ");
+  /* Two local models, free, and a cloud one at $0.15 and $0.60 per
+   * million tokens in and out. */
+  const struct { const char *name, *provider; double in, out; } models[] = {
+    { "llama3.1:8b", "ollama", 0, 0 },
+    { "gpt-4o-mini", "openai", 0.15, 0.6 },
+    { "qwen2.5:7b-instruct", "ollama", 0, 0 },
+  };
   const struct { const char *name, *use_case; } tenants[] = {
     { "Acme Logistics", "business" },
     { "Northwind Clinic", "healthcare" },
@@ -877,6 +885,7 @@ create_admin_database (const char   *path,
   gint64 user_ids[G_N_ELEMENTS (users)];
   gint64 today = g_get_real_time () / G_USEC_PER_SEC / 86400 * 86400;
   RflAuditActor actor = { 0 };
+  gint64 portal_key = 0;
   g_autofree char *revoked = NULL;
   g_autoptr(RflApiKey) made = NULL;
 
@@ -909,8 +918,16 @@ create_admin_database (const char   *path,
       return FALSE;
 
   auth = rfl_auth_store_new (db, key);
-  g_free (rfl_auth_store_create_api_key (auth, ids[0], "Customer portal",
-                                         RFL_API_SCOPE_CHAT, &actor, NULL, error));
+  {
+    g_autoptr(RflApiKey) portal = NULL;
+
+    g_free (rfl_auth_store_create_api_key (auth, ids[0], "Customer portal",
+                                           RFL_API_SCOPE_CHAT, &actor, &portal,
+                                           error));
+    if (portal == NULL)
+      return FALSE;
+    portal_key = portal->id;
+  }
   g_free (rfl_auth_store_create_api_key (auth, ids[0], "Analytics export",
                                          RFL_API_SCOPE_READ, &actor, NULL, error));
   revoked = rfl_auth_store_create_api_key (auth, ids[0], "Old website",
@@ -955,12 +972,27 @@ create_admin_database (const char   *path,
           guint calls = g_rand_int_range (rand, 4, weekend ? 12 : 40) / (m + 1) + 1;
 
           for (guint c = 0; c < calls; c++)
-            g_string_append_printf (sql, "%s(%" G_GINT64_FORMAT ", '%s', "
-                                    "'ollama', %d, %d, 800, %" G_GINT64_FORMAT ")",
-                                    t + d + m + c == 0 ? "" : ", ", ids[t],
-                                    models[m], g_rand_int_range (rand, 300, 900),
-                                    g_rand_int_range (rand, 200, 600),
-                                    (day + 28800 + c * 600) * 1000);
+            {
+              int in = g_rand_int_range (rand, 300, 900);
+              int out = g_rand_int_range (rand, 200, 600);
+              /* Acme's portal calls the cloud model with its API key;
+               * people chat from the desktop. */
+              gboolean portal = t == 0 && m == 1 && c % 2 == 0;
+              gint64 user = t == 0 ? user_ids[c % 4] : t == 1 ? user_ids[4 + c % 2]
+                                                            : user_ids[6];
+              g_autofree char *key_id = portal ? g_strdup_printf ("%" G_GINT64_FORMAT, portal_key)
+                                               : g_strdup ("NULL");
+              g_autofree char *who = portal ? g_strdup ("NULL")
+                                            : g_strdup_printf ("%" G_GINT64_FORMAT, user);
+
+              g_string_append_printf (sql, "%s(%" G_GINT64_FORMAT ", '%s', "
+                                      "'%s', %d, %d, 800, %" G_GINT64_FORMAT
+                                      ", %s, %s, %" G_GINT64_FORMAT ")",
+                                      t + d + m + c == 0 ? "" : ", ", ids[t],
+                                      models[m].name, models[m].provider, in, out,
+                                      (day + 28800 + c * 600) * 1000, who, key_id,
+                                      (gint64) (in * models[m].in + out * models[m].out + 0.5));
+            }
         }
 
   return _rfl_database_exec (db, sql->str, error)
@@ -1032,6 +1064,34 @@ save_admin_scenes (Shots *shots)
       rfl_admin_page_show_view (page, views[i]);
       save (shots, GTK_WIDGET (window), name);
     }
+
+  /* The usage page scrolled down to the costs by user. */
+  rfl_admin_page_show_view (page, "usage");
+  spin_main_loop (300);
+  {
+    GtkWidget *by = find_widget_named (GTK_WIDGET (page), "usage-breakdown-by");
+    GtkWidget *scrolled;
+    GtkAdjustment *adjustment;
+
+    g_assert (by != NULL);
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (by), 1);
+    spin_main_loop (400);
+    scrolled = gtk_widget_get_ancestor (by, GTK_TYPE_SCROLLED_WINDOW);
+    adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+    gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+    save (shots, GTK_WIDGET (window), "admin-usage-cost");
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (by), 0);
+  }
+
+  /* The price table. */
+  {
+    RflPricesWindow *prices = rfl_prices_window_new (window, service, admin);
+
+    gtk_window_present (GTK_WINDOW (prices));
+    spin_main_loop (400);
+    save (shots, GTK_WIDGET (prices), "admin-prices");
+    gtk_window_destroy (GTK_WINDOW (prices));
+  }
 
   /* The audit log searched for what is not there. */
   search = find_widget_named (GTK_WIDGET (page), "audit-search");

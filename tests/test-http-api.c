@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include "core/rfl-price-table.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -1559,6 +1561,194 @@ test_rate_limit_race (Fixture       *f,
   g_cond_clear (&race.cond);
 }
 
+static gint64
+get_int (JsonObject *object,
+         const char *member)
+{
+  return json_object_get_int_member (object, member);
+}
+
+/* The row of a usage breakdown whose label is @label. */
+static JsonObject *
+find_row (JsonArray  *rows,
+          const char *label)
+{
+  for (guint i = 0; i < json_array_get_length (rows); i++)
+    {
+      JsonObject *row = json_array_get_object_element (rows, i);
+
+      if (g_strcmp0 (json_object_get_string_member (row, "label"), label) == 0)
+        return row;
+    }
+  return NULL;
+}
+
+/* One call through the OpenAI-compatible API with A's key; its usage. */
+static void
+call_with_key (Fixture *f,
+               gint64  *tokens_in,
+               gint64  *tokens_out)
+{
+  g_auto(Response) response = { 0 };
+  JsonObject *usage;
+
+  request (f, "POST", "/v1/chat/completions", f->key_a,
+           "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}", &response);
+  g_assert_cmpuint (response.status, ==, 200);
+  usage = json_object_get_object_member (get_object (&response), "usage");
+  *tokens_in = get_int (usage, "prompt_tokens");
+  *tokens_out = get_int (usage, "completion_tokens");
+  g_assert_cmpint (*tokens_in + *tokens_out, >, 0);
+}
+
+/* Usage is metered per API key with its cost; the administrator reads it
+ * per day, model, user and key, and the system administrator sets the
+ * prices. Tools are allowed and forbidden over HTTP too. */
+static void
+test_usage_cost (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_auto(Response) response = { 0 };
+  g_autofree char *admin_a = login_admin_a (f);
+  g_autofree char *root = NULL;
+  g_autofree char *root_refresh = NULL;
+  g_autofree char *tools = g_strdup_printf ("/api/v1/admin/tenants/%" G_GINT64_FORMAT
+                                            "/tools", f->tenant_a);
+  g_autofree char *web_fetch = g_strconcat (tools, "/web_fetch", NULL);
+  g_autoptr(RflPriceTable) shipped = rfl_price_table_new_default ();
+  g_autoptr(GError) error = NULL;
+  guint64 expected = 0, second = 0;
+  gint64 in, out, in2, out2;
+  JsonArray *rows;
+  JsonObject *row;
+
+  rfl_database_create_user (f->db, f->tenant_a, "root@example.org", "Root",
+                            PASSWORD_A, RFL_ROLE_SYSTEM_ADMIN, &error);
+  g_assert_no_error (error);
+  login (f, "root@example.org", PASSWORD_A, &root, &root_refresh);
+
+  use_fake_provider (f, reply);
+  call_with_key (f, &in, &out);
+  g_assert_true (rfl_price_table_estimate_cost (shipped, "gpt-4o-mini", in, out,
+                                                &expected));
+
+  /* Per key: A's key, with its first characters and the call's cost. */
+  request (f, "GET", "/api/v1/admin/usage/breakdown?group_by=key", admin_a, NULL,
+           &response);
+  g_assert_cmpuint (response.status, ==, 200);
+  rows = get_data (&response);
+  g_assert_cmpuint (json_array_get_length (rows), ==, 1);
+  row = find_row (rows, "Alpha key");
+  g_assert_nonnull (row);
+  g_assert_false (json_object_get_null_member (row, "id"));
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (row, "detail"), "rfl_"));
+  g_assert_true (g_str_has_prefix (f->key_a, json_object_get_string_member (row, "detail")));
+  g_assert_cmpint (get_int (row, "calls"), ==, 1);
+  g_assert_cmpint (get_int (row, "cost_micro_usd"), ==, (gint64) expected);
+  g_assert_cmpint (get_int (row, "unpriced_calls"), ==, 0);
+
+  /* Per model, and the daily report has the cost too. */
+  request (f, "GET", "/api/v1/admin/usage/breakdown?group_by=model", admin_a, NULL,
+           &response);
+  row = find_row (get_data (&response), "gpt-4o-mini");
+  g_assert_nonnull (row);
+  g_assert_cmpint (get_int (row, "tokens_in"), ==, in);
+  g_assert_cmpint (get_int (row, "tokens_out"), ==, out);
+  request (f, "GET", "/api/v1/admin/usage", admin_a, NULL, &response);
+  row = json_array_get_object_element (get_data (&response), 0);
+  g_assert_cmpint (get_int (row, "cost_micro_usd"), ==, (gint64) expected);
+
+  /* A call with a key has no user. */
+  request (f, "GET", "/api/v1/admin/usage/breakdown?group_by=user", admin_a, NULL,
+           &response);
+  row = find_row (get_data (&response), "");
+  g_assert_nonnull (row);
+  g_assert_true (json_object_get_null_member (row, "id"));
+
+  request (f, "GET", "/api/v1/admin/usage/breakdown?group_by=tenant", admin_a, NULL,
+           &response);
+  g_assert_cmpuint (response.status, ==, 400);
+  g_assert_nonnull (strstr (response.body, "group_by"));
+  request (f, "GET", "/api/v1/admin/usage/breakdown", admin_a, NULL, &response);
+  g_assert_cmpuint (response.status, ==, 400);
+
+  /* Prices: every administrator reads them, the system administrator
+   * alone changes them, and a bad table changes nothing. */
+  request (f, "GET", "/api/v1/admin/prices", admin_a, NULL, &response);
+  g_assert_cmpuint (response.status, ==, 200);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (get_object (&response),
+                                                                         "models")),
+                    ==, rfl_price_table_get_n_prices (shipped));
+  request (f, "PUT", "/api/v1/admin/prices", admin_a,
+           "{\"models\": [{\"model\": \"gpt-4o-mini\", \"input\": 1, \"output\": 2}]}",
+           &response);
+  g_assert_cmpuint (response.status, ==, 403);
+  request (f, "PUT", "/api/v1/admin/prices", root,
+           "{\"models\": [{\"model\": \"a\", \"input\": 1, \"output\": 2},"
+           " {\"model\": \"gpt-4o-mini\", \"input\": \"cheap\", \"output\": 2}]}",
+           &response);
+  g_assert_cmpuint (response.status, ==, 400);
+  g_assert_nonnull (strstr (response.body, "2"));
+  request (f, "GET", "/api/v1/admin/prices", root, NULL, &response);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (get_object (&response),
+                                                                         "models")),
+                    ==, rfl_price_table_get_n_prices (shipped));
+
+  request (f, "PUT", "/api/v1/admin/prices", root,
+           "{\"models\": [{\"model\": \"gpt-4o-mini\", \"input\": \"1\", \"output\": 2}]}",
+           &response);
+  g_assert_cmpuint (response.status, ==, 200);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (get_object (&response),
+                                                                         "models")), ==, 1);
+
+  /* The next call is metered at the new prices; the first keeps its cost. */
+  call_with_key (f, &in2, &out2);
+  second = (guint64) in2 + 2 * (guint64) out2;
+  request (f, "GET", "/api/v1/admin/usage/breakdown?group_by=key", admin_a, NULL,
+           &response);
+  row = find_row (get_data (&response), "Alpha key");
+  g_assert_cmpint (get_int (row, "calls"), ==, 2);
+  g_assert_cmpint (get_int (row, "cost_micro_usd"), ==, (gint64) (expected + second));
+
+  request (f, "GET", "/api/v1/admin/audit?tenant_id=0&action=prices_changed", root,
+           NULL, &response);
+  g_assert_cmpuint (json_array_get_length (get_data (&response)), ==, 1);
+
+  /* Tools. */
+  request (f, "GET", tools, admin_a, NULL, &response);
+  g_assert_cmpuint (response.status, ==, 200);
+  row = NULL;
+  rows = get_data (&response);
+  for (guint i = 0; i < json_array_get_length (rows); i++)
+    if (g_str_equal (json_object_get_string_member (json_array_get_object_element (rows, i),
+                                                    "tool"), "web_fetch"))
+      row = json_array_get_object_element (rows, i);
+  g_assert_nonnull (row);
+  g_assert_false (json_object_get_boolean_member (row, "enabled"));
+  g_assert_true (json_object_get_boolean_member (row, "default"));
+
+  request (f, "PUT", web_fetch, admin_a, "{\"enabled\": true}", &response);
+  g_assert_cmpuint (response.status, ==, 204);
+  request (f, "GET", tools, admin_a, NULL, &response);
+  rows = get_data (&response);
+  for (guint i = 0; i < json_array_get_length (rows); i++)
+    if (g_str_equal (json_object_get_string_member (json_array_get_object_element (rows, i),
+                                                    "tool"), "web_fetch"))
+      row = json_array_get_object_element (rows, i);
+  g_assert_true (json_object_get_boolean_member (row, "enabled"));
+  g_assert_false (json_object_get_boolean_member (row, "default"));
+
+  request (f, "PUT", web_fetch, admin_a, "{\"enabled\": \"yes\"}", &response);
+  g_assert_cmpuint (response.status, ==, 400);
+  g_assert_nonnull (strstr (response.body, "enabled"));
+  {
+    g_autofree char *bad = g_strconcat (tools, "/Not%20A%20Tool", NULL);
+
+    request (f, "PUT", bad, admin_a, "{\"enabled\": true}", &response);
+    g_assert_cmpuint (response.status, ==, 400);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1570,6 +1760,7 @@ main (int   argc,
 
   ADD ("login", test_login);
   ADD ("admin", test_admin);
+  ADD ("usage-cost", test_usage_cost);
   ADD ("refresh-rotation", test_refresh_rotation);
   ADD ("logout", test_logout);
   ADD ("bad-tokens", test_bad_tokens);

@@ -66,6 +66,7 @@ rfl_admin_result_free (RflAdminResult *result)
   if (result->secret != NULL)
     memset (result->secret, 0, strlen (result->secret));
   g_free (result->secret);
+  g_free (result->text);
   g_free (result);
 }
 
@@ -80,6 +81,7 @@ typedef struct
   char            *password;
   char            *search;
   char            *path;
+  char            *text;
 } AdminInput;
 
 static void
@@ -93,6 +95,7 @@ admin_input_free (AdminInput *input)
   g_free (input->password);
   g_free (input->search);
   g_free (input->path);
+  g_free (input->text);
   g_free (input);
 }
 
@@ -809,7 +812,8 @@ static gboolean
 op_needs_tenant (RflAdminOp op)
 {
   return op != RFL_ADMIN_LIST_TENANTS && op != RFL_ADMIN_CREATE_TENANT
-         && op != RFL_ADMIN_LIST_AUDIT && op != RFL_ADMIN_EXPORT_AUDIT;
+         && op != RFL_ADMIN_LIST_AUDIT && op != RFL_ADMIN_EXPORT_AUDIT
+         && op != RFL_ADMIN_GET_PRICES && op != RFL_ADMIN_SET_PRICES;
 }
 
 static gboolean
@@ -818,6 +822,53 @@ op_is_system_only (RflAdminOp op)
   return op == RFL_ADMIN_CREATE_TENANT || op == RFL_ADMIN_UPDATE_TENANT
          || op == RFL_ADMIN_SUSPEND_TENANT || op == RFL_ADMIN_RESUME_TENANT
          || op == RFL_ADMIN_DELETE_TENANT;
+}
+
+/* Prices ------------------------------------------------------------------ */
+
+/* The price table is the installation's: every administrator reads it,
+ * only a system administrator changes it. */
+static gboolean
+set_prices (Caller                *caller,
+            const RflAdminRequest *request,
+            GError               **error)
+{
+  g_auto(RflStoreTxn) txn = { 0 };
+  g_autoptr(RflPriceTable) before = NULL;
+  g_autofree char *detail = NULL;
+
+  if (!caller->system)
+    {
+      g_set_error_literal (error, RFL_ERROR, RFL_ERROR_UNAUTHORIZED,
+                           _("Only system administrators can change the "
+                             "prices of models"));
+      return FALSE;
+    }
+  if (request->text == NULL)
+    {
+      g_set_error_literal (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT,
+                           _("No price table was given"));
+      return FALSE;
+    }
+
+  before = rfl_price_table_ref (caller->core->prices);
+  if (!_rfl_store_txn_begin (&txn, caller->core->db, error)
+      || !_rfl_service_set_prices (caller->core, request->text, error))
+    return FALSE;
+
+  detail = g_strdup_printf ("{\"models_before\":%u,\"models\":%u}",
+                            rfl_price_table_get_n_prices (before),
+                            rfl_price_table_get_n_prices (caller->core->prices));
+  if (!audit (caller, 0, RFL_AUDIT_PRICES_CHANGED, "prices", detail, error)
+      || !_rfl_store_txn_commit (&txn, error))
+    {
+      /* The table in force goes with the database. */
+      g_clear_pointer (&caller->core->prices, rfl_price_table_unref);
+      caller->core->prices = g_steal_pointer (&before);
+      return FALSE;
+    }
+
+  return TRUE;
 }
 
 static gboolean
@@ -952,6 +1003,21 @@ run_request (Caller                *caller,
       return (result->items = list_audit (caller, request, error)) != NULL;
     case RFL_ADMIN_EXPORT_AUDIT:
       return export_audit (caller, request, result, error);
+    case RFL_ADMIN_USAGE_BREAKDOWN:
+      return (result->items = rfl_chat_store_usage_breakdown (caller->core->chat,
+                                                              tenant,
+                                                              request->group,
+                                                              request->since,
+                                                              until,
+                                                              error)) != NULL;
+    case RFL_ADMIN_GET_PRICES:
+      result->text = rfl_price_table_to_json (caller->core->prices);
+      return TRUE;
+    case RFL_ADMIN_SET_PRICES:
+      if (!set_prices (caller, request, error))
+        return FALSE;
+      result->text = rfl_price_table_to_json (caller->core->prices);
+      return TRUE;
     default:
       g_set_error_literal (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT,
                            _("This administration request is unknown"));
@@ -1011,6 +1077,7 @@ rfl_service_admin_async (RflService            *self,
   input->request.password = input->password = g_strdup (request->password);
   input->request.search = input->search = g_strdup (request->search);
   input->request.path = input->path = g_strdup (request->path);
+  input->request.text = input->text = g_strdup (request->text);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, rfl_service_admin_async);

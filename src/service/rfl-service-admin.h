@@ -10,6 +10,7 @@
 #include "rfl-service.h"
 #include "store/rfl-audit-log.h"
 #include "store/rfl-auth-store.h"
+#include "store/rfl-chat-store.h"
 
 G_BEGIN_DECLS
 
@@ -49,6 +50,12 @@ typedef enum
                               * matching entry to the file as CSV (see
                               * rfl_audit_log_export_csv()), replacing it;
                               * n_entries */
+  RFL_ADMIN_USAGE_BREAKDOWN, /* tenant_id, since, until, group;
+                              * items: RflUsageBreakdown* */
+  RFL_ADMIN_GET_PRICES,      /* text: the price table calls are metered at,
+                              * as JSON (see rfl_price_table_to_json()) */
+  RFL_ADMIN_SET_PRICES,      /* text: a price table as JSON; replaces it
+                              * (system admins only); text: as stored */
 } RflAdminOp;
 
 /* What to do. Strings are copied. Times are Unix milliseconds. */
@@ -69,6 +76,8 @@ typedef struct
   gint64          until;       /* 0: now */
   const char     *search;      /* the audit log: see RflAuditFilter.search */
   const char     *path;        /* a local file */
+  RflUsageGroup   group;
+  const char     *text;        /* a price table */
 } RflAdminRequest;
 
 typedef struct
@@ -110,6 +119,7 @@ typedef struct
   guint64         day_used;    /* tokens of the current UTC day */
   guint64         month_used;  /* tokens of the current UTC month */
   guint64         n_entries;   /* audit entries exported */
+  char           *text;        /* the price table */
 } RflAdminResult;
 
 void            rfl_admin_tenant_free  (RflAdminTenant *tenant);

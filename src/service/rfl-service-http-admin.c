@@ -484,6 +484,10 @@ respond_usage (SoupServerMessage *msg,
       json_builder_add_int_value (builder, (gint64) sum->tokens_out);
       json_builder_set_member_name (builder, "latency_ms");
       json_builder_add_int_value (builder, (gint64) sum->latency_ms);
+      json_builder_set_member_name (builder, "cost_micro_usd");
+      json_builder_add_int_value (builder, (gint64) sum->cost_micro_usd);
+      json_builder_set_member_name (builder, "unpriced_calls");
+      json_builder_add_int_value (builder, (gint64) sum->n_unpriced);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -500,6 +504,98 @@ respond_usage (SoupServerMessage *msg,
       json_builder_add_string_value (builder, sum->limit);
       json_builder_set_member_name (builder, "count");
       json_builder_add_int_value (builder, (gint64) sum->count);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  node = json_builder_get_root (builder);
+  respond_node (msg, SOUP_STATUS_OK, node);
+}
+
+static void
+respond_breakdown (SoupServerMessage *msg,
+                   RflAdminResult    *result,
+                   gpointer           data)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) node = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "data");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < result->items->len; i++)
+    {
+      const RflUsageBreakdown *row = g_ptr_array_index (result->items, i);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "label");
+      json_builder_add_string_value (builder, row->label);
+      json_builder_set_member_name (builder, "id");
+      if (row->id != 0)
+        json_builder_add_int_value (builder, row->id);
+      else
+        json_builder_add_null_value (builder);
+      json_builder_set_member_name (builder, "detail");
+      if (row->detail != NULL)
+        json_builder_add_string_value (builder, row->detail);
+      else
+        json_builder_add_null_value (builder);
+      json_builder_set_member_name (builder, "calls");
+      json_builder_add_int_value (builder, (gint64) row->n_calls);
+      json_builder_set_member_name (builder, "tokens_in");
+      json_builder_add_int_value (builder, (gint64) row->tokens_in);
+      json_builder_set_member_name (builder, "tokens_out");
+      json_builder_add_int_value (builder, (gint64) row->tokens_out);
+      json_builder_set_member_name (builder, "latency_ms");
+      json_builder_add_int_value (builder, (gint64) row->latency_ms);
+      json_builder_set_member_name (builder, "cost_micro_usd");
+      json_builder_add_int_value (builder, (gint64) row->cost_micro_usd);
+      json_builder_set_member_name (builder, "unpriced_calls");
+      json_builder_add_int_value (builder, (gint64) row->n_unpriced);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  node = json_builder_get_root (builder);
+  respond_node (msg, SOUP_STATUS_OK, node);
+}
+
+static void
+respond_prices (SoupServerMessage *msg,
+                RflAdminResult    *result,
+                gpointer           data)
+{
+  g_autoptr(JsonNode) node = json_from_string (result->text, NULL);
+
+  if (node == NULL)
+    rfl_http_error_respond (msg, RFL_HTTP_ERROR_INTERNAL,
+                            _("The price table cannot be read"));
+  else
+    respond_node (msg, SOUP_STATUS_OK, node);
+}
+
+static void
+respond_tools (SoupServerMessage *msg,
+               RflAdminResult    *result,
+               gpointer           data)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) node = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "data");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < result->items->len; i++)
+    {
+      const RflToolPermission *tool = g_ptr_array_index (result->items, i);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "tool");
+      json_builder_add_string_value (builder, tool->tool);
+      json_builder_set_member_name (builder, "enabled");
+      json_builder_add_boolean_value (builder, tool->enabled);
+      json_builder_set_member_name (builder, "default");
+      json_builder_add_boolean_value (builder, tool->is_default);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -870,6 +966,92 @@ usage_cb (RflRequest *request,
 }
 
 static void
+breakdown_cb (RflRequest *request,
+              gpointer    user_data)
+{
+  RflAdminRequest admin = { .op = RFL_ADMIN_USAGE_BREAKDOWN };
+  const char *group = rfl_request_get_query (request, "group_by");
+
+  if (!_rfl_service_http_check_available (request, user_data)
+      || !read_range (request, &admin))
+    return;
+
+  if (!rfl_usage_group_from_string (group, &admin.group))
+    {
+      respond_bad_field (request, "group_by",
+                         _("“group_by” must be day, model, user or key"));
+      return;
+    }
+
+  run_admin (request, user_data, &admin, respond_breakdown, NULL);
+}
+
+static void
+prices_get_cb (RflRequest *request,
+               gpointer    user_data)
+{
+  RflAdminRequest admin = { .op = RFL_ADMIN_GET_PRICES };
+
+  if (_rfl_service_http_check_available (request, user_data))
+    run_admin (request, user_data, &admin, respond_prices, NULL);
+}
+
+static void
+prices_set_cb (RflRequest *request,
+               gpointer    user_data)
+{
+  RflAdminRequest admin = { .op = RFL_ADMIN_SET_PRICES };
+  g_autoptr(RflJsonBody) body = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  if (!_rfl_service_http_check_available (request, user_data)
+      || (body = parse_body (request)) == NULL)
+    return;
+
+  /* The table checks itself and names the entry that is wrong. */
+  root = json_node_init_object (json_node_alloc (), rfl_json_body_get_root (body));
+  text = json_to_string (root, FALSE);
+  admin.text = text;
+  run_admin (request, user_data, &admin, respond_prices, NULL);
+}
+
+static void
+tools_list_cb (RflRequest *request,
+               gpointer    user_data)
+{
+  RflAdminRequest admin = { .op = RFL_ADMIN_LIST_TOOLS };
+
+  if (_rfl_service_http_check_available (request, user_data)
+      && get_path_id (request, "id", &admin.tenant_id))
+    run_admin (request, user_data, &admin, respond_tools, NULL);
+}
+
+static void
+tool_set_cb (RflRequest *request,
+             gpointer    user_data)
+{
+  RflAdminRequest admin = { .op = RFL_ADMIN_SET_TOOL };
+  g_autoptr(RflJsonBody) body = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!_rfl_service_http_check_available (request, user_data)
+      || !get_path_id (request, "id", &admin.tenant_id)
+      || (body = parse_body (request)) == NULL)
+    return;
+
+  if (!rfl_json_body_get_boolean (body, "enabled", RFL_JSON_REQUIRED,
+                                  &admin.enabled, &error))
+    {
+      rfl_request_respond_error (request, error);
+      return;
+    }
+
+  admin.name = rfl_request_get_param (request, "tool");
+  run_admin (request, user_data, &admin, respond_no_content, NULL);
+}
+
+static void
 audit_cb (RflRequest *request,
           gpointer    user_data)
 {
@@ -923,7 +1105,12 @@ _rfl_service_http_add_admin_routes (RflRouter      *router,
     { "DELETE", "/api/v1/admin/tenants/{id}/keys/{key_id}", key_revoke_cb },
     { "GET", "/api/v1/admin/tenants/{id}/quotas", quotas_get_cb },
     { "PUT", "/api/v1/admin/tenants/{id}/quotas", quotas_set_cb },
+    { "GET", "/api/v1/admin/tenants/{id}/tools", tools_list_cb },
+    { "PUT", "/api/v1/admin/tenants/{id}/tools/{tool}", tool_set_cb },
     { "GET", "/api/v1/admin/usage", usage_cb },
+    { "GET", "/api/v1/admin/usage/breakdown", breakdown_cb },
+    { "GET", "/api/v1/admin/prices", prices_get_cb },
+    { "PUT", "/api/v1/admin/prices", prices_set_cb },
     { "GET", "/api/v1/admin/audit", audit_cb },
   };
 

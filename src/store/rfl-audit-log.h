@@ -37,6 +37,7 @@ G_BEGIN_DECLS
 #define RFL_AUDIT_TENANT_DELETED      "tenant_deleted"
 #define RFL_AUDIT_USER_CREATED        "user_created"
 #define RFL_AUDIT_USER_DISABLED       "user_disabled"
+#define RFL_AUDIT_PRICES_CHANGED      "prices_changed"
 
 /* Who did it: a user, an API key, or neither (NULL actor) for the
  * application itself and for anonymous events such as a failed login. */

@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "rfl-prices-window.h"
 #include "rfl-tenant-page.h"
 #include "service/rfl-service-admin.h"
 
@@ -247,6 +248,31 @@ new_tenant_clicked_cb (RflAdminPage *self)
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+/* Prices ------------------------------------------------------------------ */
+
+static void
+prices_saved_cb (RflAdminPage *self)
+{
+  adw_toast_overlay_add_toast (self->toasts,
+                               adw_toast_new (_("Prices saved: calls from now on are metered at them")));
+}
+
+static void
+prices_clicked_cb (RflAdminPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  RflPricesWindow *window;
+
+  if (self->service == NULL)
+    return;
+
+  window = rfl_prices_window_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                  self->service, self->identity);
+  g_signal_connect_object (window, "saved", G_CALLBACK (prices_saved_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
 /* Public ----------------------------------------------------------------- */
 
 void
@@ -346,6 +372,7 @@ rfl_admin_page_class_init (RflAdminPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, new_tenant_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, row_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, tenant_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, prices_clicked_cb);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 

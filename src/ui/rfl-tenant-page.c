@@ -24,6 +24,9 @@ struct _RflTenantPage
   char           *status;      /* owned */
   guint           n_users;
   guint           period;      /* days of usage shown */
+  RflUsageGroup   breakdown_by;
+  gint64          usage_since; /* of the usage shown, Unix ms */
+  GtkWidget      *breakdown_group; /* weak: the usage page's, while shown */
   const char     *audit_action; /* static: the audit filter, NULL for all */
   char           *audit_search; /* owned: NULL for none */
   gint64          audit_since;  /* the range of the entries shown, Unix ms */
@@ -877,7 +880,7 @@ static const char * const audit_actions[] = {
   "tenant_deleted", "user_created", "user_role_changed",
   "user_password_reset", "sessions_revoked", "api_key_created",
   "api_key_revoked", "quota_changed", "tool_enabled", "tool_disabled",
-  "login", "failed_login", "logout",
+  "login", "failed_login", "login_locked", "logout",
 };
 
 /* The time ranges of the filter, in hours; 0 for all time. */
@@ -1296,6 +1299,160 @@ add_rejections (GtkBox    *box,
     }
 }
 
+/* Money as people read it: cents from a cent up, finer below. */
+static char *
+format_cost (guint64 micro_usd)
+{
+  if (micro_usd == 0)
+    return g_strdup ("$0.00");
+  if (micro_usd < 100)
+    return g_strdup ("< $0.0001");
+  if (micro_usd < 10000)
+    return g_strdup_printf ("$%.4f", micro_usd / 1e6);
+  return g_strdup_printf ("$%.2f", micro_usd / 1e6);
+}
+
+static char *
+format_tokens (guint64 tokens)
+{
+  if (tokens >= 10000000)
+    return g_strdup_printf (_("%.0fM tokens"), tokens / 1e6);
+  if (tokens >= 10000)
+    return g_strdup_printf (_("%.0fK tokens"), tokens / 1e3);
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u token", "%u tokens",
+                                       (gulong) tokens), (guint) tokens);
+}
+
+static void load_breakdown (RflTenantPage *self);
+
+static void
+breakdown_done (RflTenantPage  *self,
+                RflAdminResult *result)
+{
+  GtkWidget *group = self->breakdown_group;
+  GtkWidget *list;
+
+  if (group == NULL)
+    return;
+
+  list = g_object_get_data (G_OBJECT (group), "rfl-list");
+  if (list != NULL)
+    adw_preferences_group_remove (ADW_PREFERENCES_GROUP (group), list);
+
+  list = gtk_list_box_new ();
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (list, "boxed-list");
+  gtk_widget_set_name (list, "usage-breakdown");
+  g_object_set_data (G_OBJECT (group), "rfl-list", list);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), list);
+
+  if (result->items->len == 0)
+    {
+      GtkWidget *row = adw_action_row_new ();
+
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row),
+                                     _("No calls in this period"));
+      gtk_list_box_append (GTK_LIST_BOX (list), row);
+      return;
+    }
+
+  for (guint i = 0; i < result->items->len; i++)
+    {
+      const RflUsageBreakdown *item = g_ptr_array_index (result->items, i);
+      g_autofree char *tokens = format_tokens (item->tokens_in + item->tokens_out);
+      g_autofree char *subtitle = NULL;
+      g_autofree char *cost = format_cost (item->cost_micro_usd);
+      g_autofree char *title = NULL;
+      GtkWidget *row = adw_action_row_new ();
+      GtkWidget *suffix;
+
+      if (*item->label == '\0')
+        title = g_strdup (self->breakdown_by == RFL_USAGE_BY_KEY
+                          ? _("Without an API key (desktop and signed-in users)")
+                          : _("Without a user (API keys)"));
+      else if (item->detail != NULL && self->breakdown_by == RFL_USAGE_BY_KEY)
+        title = g_strdup_printf ("%s (%s…)", item->label, item->detail);
+      else if (item->detail != NULL)
+        title = g_strdup_printf ("%s · %s", item->label, item->detail);
+      else
+        title = g_strdup (item->label);
+
+      subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s in %u call",
+                                               "%s in %u calls",
+                                               (gulong) item->n_calls),
+                                  tokens, (guint) item->n_calls);
+      if (item->n_unpriced > 0)
+        {
+          g_autofree char *plain = g_steal_pointer (&subtitle);
+
+          subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                   "%s, %u without a price",
+                                                   "%s, %u without a price",
+                                                   (gulong) item->n_unpriced),
+                                      plain, (guint) item->n_unpriced);
+        }
+
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      suffix = gtk_label_new (cost);
+      gtk_widget_add_css_class (suffix, "numeric");
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), suffix);
+      gtk_list_box_append (GTK_LIST_BOX (list), row);
+    }
+}
+
+static void
+breakdown_by_cb (GtkDropDown   *dropdown,
+                 GParamSpec    *pspec,
+                 RflTenantPage *self)
+{
+  static const RflUsageGroup groups[] = {
+    RFL_USAGE_BY_MODEL, RFL_USAGE_BY_USER, RFL_USAGE_BY_KEY,
+  };
+
+  self->breakdown_by = groups[MIN (gtk_drop_down_get_selected (dropdown),
+                                   G_N_ELEMENTS (groups) - 1)];
+  load_breakdown (self);
+}
+
+static void
+add_breakdown (RflTenantPage *self,
+               GtkBox        *box)
+{
+  const char * const labels[] = { _("By model"), _("By user"), _("By API key"),
+                                  NULL };
+  GtkWidget *group = add_group (box, _("Usage and Cost"),
+                                _("Estimated at the model prices in force when "
+                                  "each call was made."));
+  GtkWidget *dropdown = gtk_drop_down_new_from_strings (labels);
+
+  gtk_widget_set_name (dropdown, "usage-breakdown-by");
+  gtk_widget_set_valign (dropdown, GTK_ALIGN_CENTER);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown),
+                              self->breakdown_by == RFL_USAGE_BY_USER ? 1
+                              : self->breakdown_by == RFL_USAGE_BY_KEY ? 2 : 0);
+  g_signal_connect (dropdown, "notify::selected", G_CALLBACK (breakdown_by_cb), self);
+  adw_preferences_group_set_header_suffix (ADW_PREFERENCES_GROUP (group), dropdown);
+
+  if (self->breakdown_group != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->breakdown_group),
+                                  (gpointer *) &self->breakdown_group);
+  self->breakdown_group = group;
+  g_object_add_weak_pointer (G_OBJECT (group), (gpointer *) &self->breakdown_group);
+  load_breakdown (self);
+}
+
+static void
+load_breakdown (RflTenantPage *self)
+{
+  RflAdminRequest request = { RFL_ADMIN_USAGE_BREAKDOWN };
+
+  request.group = self->breakdown_by;
+  request.since = self->usage_since;
+  admin_call (self, &request, breakdown_done);
+}
+
 static void
 usage_done (RflTenantPage  *self,
             RflAdminResult *result)
@@ -1311,7 +1468,10 @@ usage_done (RflTenantPage  *self,
   g_autoptr(GString) calls_text = g_string_new (NULL);
   const char * const labels[] = { _("Last 7 days"), _("Last 30 days"),
                                   _("Last 90 days"), NULL };
-  GtkWidget *dropdown, *chart, *summary, *header;
+  GtkWidget *dropdown, *chart, *summary, *header, *cost_label;
+  guint64 cost = 0, unpriced = 0;
+  g_autofree char *cost_text = NULL;
+  g_autofree char *cost_markup = NULL;
   guint selected = 0;
 
   for (int i = self->period - 1; i >= 0; i--)
@@ -1329,6 +1489,8 @@ usage_done (RflTenantPage  *self,
 
       if (g_hash_table_add (seen, sum->model))
         g_strv_builder_add (models_builder, sum->model);
+      cost += sum->cost_micro_usd;
+      unpriced += sum->n_unpriced;
     }
   models = g_strv_builder_end (models_builder);
 
@@ -1341,6 +1503,23 @@ usage_done (RflTenantPage  *self,
   gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), selected);
   g_signal_connect (dropdown, "notify::selected", G_CALLBACK (period_changed_cb), self);
   gtk_box_append (GTK_BOX (header), dropdown);
+
+  /* The period's estimated cost, beside the period. */
+  cost_text = format_cost (cost);
+  if (unpriced > 0)
+    cost_markup = g_markup_printf_escaped (g_dngettext (GETTEXT_PACKAGE,
+                                                        "Estimated cost <b>%s</b>, and %u call without a price",
+                                                        "Estimated cost <b>%s</b>, and %u calls without a price",
+                                                        (gulong) unpriced),
+                                           cost_text, (guint) unpriced);
+  else
+    cost_markup = g_markup_printf_escaped (_("Estimated cost <b>%s</b>"), cost_text);
+  cost_label = gtk_label_new (NULL);
+  gtk_label_set_markup (GTK_LABEL (cost_label), cost_markup);
+  gtk_widget_set_name (cost_label, "usage-cost");
+  gtk_widget_set_hexpand (cost_label, TRUE);
+  gtk_widget_set_halign (cost_label, GTK_ALIGN_END);
+  gtk_box_append (GTK_BOX (header), cost_label);
   gtk_box_append (box, header);
 
   chart = add_chart (box, _("Tokens per Day by Model"), &summary);
@@ -1356,6 +1535,7 @@ usage_done (RflTenantPage  *self,
   set_accessible_summary (chart, calls_text->str);
 
   add_rejections (box, result->rejections);
+  add_breakdown (self, box);
 }
 
 static void
@@ -1369,7 +1549,7 @@ load_usage (RflTenantPage *self)
                                                     0, 0, 0);
   g_autoptr(GDateTime) since = g_date_time_add_days (today, 1 - (int) self->period);
 
-  request.since = g_date_time_to_unix (since) * 1000;
+  request.since = self->usage_since = g_date_time_to_unix (since) * 1000;
   admin_call (self, &request, usage_done);
 }
 
@@ -1442,6 +1622,10 @@ rfl_tenant_page_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->audit_search_source, g_source_remove);
+  if (self->breakdown_group != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->breakdown_group),
+                                  (gpointer *) &self->breakdown_group);
+  self->breakdown_group = NULL;
   gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_TENANT_PAGE);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->service);
@@ -1494,5 +1678,6 @@ rfl_tenant_page_init (RflTenantPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
   self->period = 30;
+  self->breakdown_by = RFL_USAGE_BY_MODEL;
   setup_audit (self);
 }
