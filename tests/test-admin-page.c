@@ -345,6 +345,38 @@ audit_rows (Fixture *fixture)
   return gtk_widget_get_visible (list) ? count_children (list) : 0;
 }
 
+/* The audit log names actors of the tenant by email. */
+static gboolean
+first_audit_row_says (Fixture    *fixture,
+                      const char *text)
+{
+  GtkWidget *list = find_named (GTK_WIDGET (fixture->page), "audit-entries");
+  GtkWidget *row;
+
+  if (list == NULL || !gtk_widget_get_visible (list)
+      || (row = gtk_widget_get_first_child (list)) == NULL
+      || !ADW_IS_ACTION_ROW (row))
+    return FALSE;
+  return strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), text) != NULL;
+}
+
+static void
+test_audit_names_actors (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  RflAdminRequest request = { RFL_ADMIN_CREATE_USER, fixture->root.tenant_id };
+
+  request.email = "erin@ops.test";
+  request.password = "password-erin";
+  rfl_admin_result_free (admin (fixture, &request));
+
+  WAIT_FOR (rfl_admin_page_get_n_visible (fixture->page) == 3);
+  g_assert_true (rfl_admin_page_select_tenant (fixture->page, "Operations"));
+  WAIT_FOR (first_audit_row_says (fixture, "by root@ops.test"));
+  g_assert_true (first_audit_row_says (fixture, "erin@ops.test")
+                 || first_audit_row_says (fixture, "user:"));
+}
+
 static void
 test_audit_filter_and_export (Fixture       *fixture,
                               gconstpointer  data)
@@ -507,6 +539,7 @@ main (int   argc,
   ADD ("tool-switch", test_tool_switch);
   ADD ("rename", test_rename);
   ADD ("audit-filter-and-export", test_audit_filter_and_export);
+  ADD ("audit-names-actors", test_audit_names_actors);
   ADD ("key-scopes", test_key_scopes);
 #undef ADD
 

@@ -27,6 +27,10 @@ struct _RflTenantPage
   RflUsageGroup   breakdown_by;
   gint64          usage_since; /* of the usage shown, Unix ms */
   GtkWidget      *breakdown_group; /* weak: the usage page's, while shown */
+  /* Who the audit log's actors are, as far as this tenant's users and
+   * keys tell: id → email or key name. */
+  GHashTable     *user_names;  /* owned */
+  GHashTable     *key_names;   /* owned */
   const char     *audit_action; /* static: the audit filter, NULL for all */
   char           *audit_search; /* owned: NULL for none */
   gint64          audit_since;  /* the range of the entries shown, Unix ms */
@@ -51,7 +55,7 @@ enum { CHANGED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static void reload (RflTenantPage *self);
-
+static void load_audit (RflTenantPage *self);
 /* Calls ------------------------------------------------------------------ */
 
 typedef void (*DoneFunc) (RflTenantPage  *self,
@@ -506,6 +510,17 @@ users_done (RflTenantPage  *self,
   const char * const roles[] = { _("Member"), _("Administrator"), NULL };
   GtkWidget *group = add_group (box, _("Users"), NULL);
 
+  g_hash_table_remove_all (self->user_names);
+  for (guint i = 0; i < result->items->len; i++)
+    {
+      RflAdminUser *user = g_ptr_array_index (result->items, i);
+
+      g_hash_table_insert (self->user_names, g_memdup2 (&user->id, sizeof user->id),
+                           g_strdup (user->email));
+    }
+  /* The audit log names them now. */
+  load_audit (self);
+
   for (guint i = 0; i < result->items->len; i++)
     {
       RflAdminUser *user = g_ptr_array_index (result->items, i);
@@ -662,6 +677,16 @@ keys_done (RflTenantPage  *self,
   GtkBox *box = replace_view (self, "api-keys");
   GtkWidget *group, *row, *entry, *button;
   GtkCheckButton **checks;
+
+  g_hash_table_remove_all (self->key_names);
+  for (guint i = 0; i < result->items->len; i++)
+    {
+      RflApiKey *key = g_ptr_array_index (result->items, i);
+
+      g_hash_table_insert (self->key_names, g_memdup2 (&key->id, sizeof key->id),
+                           g_strdup (key->name));
+    }
+  load_audit (self);
 
   group = add_group (box, _("New API Key"),
                      _("A key lets a program use this tenant, as far as its "
@@ -886,8 +911,6 @@ static const char * const audit_actions[] = {
 /* The time ranges of the filter, in hours; 0 for all time. */
 static const guint audit_ranges[] = { 24, 7 * 24, 30 * 24, 0 };
 
-static void load_audit (RflTenantPage *self);
-
 static void
 audit_action_cb (AdwComboRow   *row,
                  GParamSpec    *pspec,
@@ -948,7 +971,8 @@ clear_audit_list (RflTenantPage *self)
 }
 
 static GtkWidget *
-new_audit_row (const RflAuditEntry *entry)
+new_audit_row (RflTenantPage       *self,
+               const RflAuditEntry *entry)
 {
   GtkWidget *row = adw_action_row_new ();
   g_autofree char *time = format_ms (entry->created_at);
@@ -956,15 +980,20 @@ new_audit_row (const RflAuditEntry *entry)
 
   if (entry->actor_user_id != 0 || entry->actor_api_key_id != 0)
     {
-      g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT,
-                                             entry->actor_user_id != 0
-                                             ? entry->actor_user_id
-                                             : entry->actor_api_key_id);
+      gboolean user = entry->actor_user_id != 0;
+      gint64 actor = user ? entry->actor_user_id : entry->actor_api_key_id;
+      const char *name = g_hash_table_lookup (user ? self->user_names
+                                                   : self->key_names, &actor);
+      g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, actor);
 
       g_string_append (subtitle, " · ");
-      g_string_append_printf (subtitle, entry->actor_user_id != 0
-                                        ? _("by user %s")
-                                        : _("by API key %s"), id);
+      /* An administrator of another tenant is known by number only. */
+      if (name != NULL)
+        g_string_append_printf (subtitle, user ? _("by %s")
+                                               : _("by API key “%s”"), name);
+      else
+        g_string_append_printf (subtitle, user ? _("by user %s")
+                                               : _("by API key %s"), id);
     }
   if (entry->target != NULL)
     g_string_append_printf (subtitle, " · %s", entry->target);
@@ -985,7 +1014,7 @@ audit_done (RflTenantPage  *self,
   clear_audit_list (self);
   for (guint i = 0; i < result->items->len; i++)
     gtk_list_box_append (self->audit_list,
-                         new_audit_row (g_ptr_array_index (result->items, i)));
+                         new_audit_row (self, g_ptr_array_index (result->items, i)));
 
   gtk_widget_set_visible (GTK_WIDGET (self->audit_list), !empty);
   gtk_widget_set_visible (GTK_WIDGET (self->audit_empty), empty);
@@ -1642,6 +1671,8 @@ rfl_tenant_page_finalize (GObject *object)
   g_free (self->use_case);
   g_free (self->status);
   g_free (self->audit_search);
+  g_clear_pointer (&self->user_names, g_hash_table_unref);
+  g_clear_pointer (&self->key_names, g_hash_table_unref);
 
   G_OBJECT_CLASS (rfl_tenant_page_parent_class)->finalize (object);
 }
@@ -1679,5 +1710,9 @@ rfl_tenant_page_init (RflTenantPage *self)
   self->cancellable = g_cancellable_new ();
   self->period = 30;
   self->breakdown_by = RFL_USAGE_BY_MODEL;
+  self->user_names = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+                                            g_free, g_free);
+  self->key_names = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+                                           g_free, g_free);
   setup_audit (self);
 }
