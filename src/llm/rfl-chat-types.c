@@ -138,6 +138,33 @@ rfl_tool_call_free (RflToolCall *call)
   g_free (call);
 }
 
+void
+rfl_tool_calls_add_openai (JsonBuilder *builder,
+                           GPtrArray   *calls)
+{
+  json_builder_set_member_name (builder, "tool_calls");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < calls->len; i++)
+    {
+      const RflToolCall *call = g_ptr_array_index (calls, i);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_string_value (builder, call->id);
+      json_builder_set_member_name (builder, "type");
+      json_builder_add_string_value (builder, "function");
+      json_builder_set_member_name (builder, "function");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, call->name);
+      json_builder_set_member_name (builder, "arguments");
+      json_builder_add_string_value (builder, call->arguments);
+      json_builder_end_object (builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+}
+
 JsonObject *
 rfl_tool_call_parse_arguments (const RflToolCall  *call,
                                GError            **error)

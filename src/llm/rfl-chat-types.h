@@ -76,6 +76,11 @@ RflToolCall *rfl_tool_call_new             (const char        *id,
                                             const char        *arguments);
 RflToolCall *rfl_tool_call_copy            (const RflToolCall *call);
 void         rfl_tool_call_free            (RflToolCall       *call);
+/* Adds the member "tool_calls" of an OpenAI message to the object being
+ * built: id, type "function", and the function's name and arguments as
+ * JSON text. @calls holds RflToolCall. */
+void         rfl_tool_calls_add_openai     (JsonBuilder       *builder,
+                                            GPtrArray         *calls);
 /* The arguments as a new JSON object; RFL_ERROR_PROTOCOL naming the tool
  * when they are not one. */
 JsonObject  *rfl_tool_call_parse_arguments (const RflToolCall *call,

@@ -21,32 +21,6 @@
  * first piece names the call, the others carry pieces of the arguments
  * string. JSON output is response_format (json_object or json_schema). */
 
-static void
-add_tool_calls (JsonBuilder *builder,
-                GPtrArray   *calls)
-{
-  json_builder_set_member_name (builder, "tool_calls");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < calls->len; i++)
-    {
-      const RflToolCall *call = g_ptr_array_index (calls, i);
-
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "id");
-      json_builder_add_string_value (builder, call->id);
-      json_builder_set_member_name (builder, "type");
-      json_builder_add_string_value (builder, "function");
-      json_builder_set_member_name (builder, "function");
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, call->name);
-      json_builder_set_member_name (builder, "arguments");
-      json_builder_add_string_value (builder, call->arguments);
-      json_builder_end_object (builder);
-      json_builder_end_object (builder);
-    }
-  json_builder_end_array (builder);
-}
 
 static void
 add_message (JsonBuilder    *builder,
@@ -74,7 +48,7 @@ add_message (JsonBuilder    *builder,
     }
 
   if (role == RFL_CHAT_ROLE_ASSISTANT && calls->len > 0)
-    add_tool_calls (builder, calls);
+    rfl_tool_calls_add_openai (builder, calls);
 
   json_builder_end_object (builder);
 }

@@ -454,6 +454,32 @@ respond_quotas (SoupServerMessage *msg,
   respond_node (msg, SOUP_STATUS_OK, node);
 }
 
+/* The numbers of a usage row, the same in every report. */
+static void
+add_usage_numbers (JsonBuilder *builder,
+                   guint64      n_calls,
+                   guint64      tokens_in,
+                   guint64      tokens_out,
+                   guint64      latency_ms,
+                   guint64      cost_micro_usd,
+                   guint64      n_unpriced)
+{
+  const struct { const char *name; guint64 value; } numbers[] = {
+    { "calls", n_calls },
+    { "tokens_in", tokens_in },
+    { "tokens_out", tokens_out },
+    { "latency_ms", latency_ms },
+    { "cost_micro_usd", cost_micro_usd },
+    { "unpriced_calls", n_unpriced },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
+    {
+      json_builder_set_member_name (builder, numbers[i].name);
+      json_builder_add_int_value (builder, (gint64) numbers[i].value);
+    }
+}
+
 static void
 respond_usage (SoupServerMessage *msg,
                RflAdminResult    *result,
@@ -476,18 +502,8 @@ respond_usage (SoupServerMessage *msg,
       json_builder_add_string_value (builder, sum->provider);
       json_builder_set_member_name (builder, "model");
       json_builder_add_string_value (builder, sum->model);
-      json_builder_set_member_name (builder, "calls");
-      json_builder_add_int_value (builder, (gint64) sum->n_calls);
-      json_builder_set_member_name (builder, "tokens_in");
-      json_builder_add_int_value (builder, (gint64) sum->tokens_in);
-      json_builder_set_member_name (builder, "tokens_out");
-      json_builder_add_int_value (builder, (gint64) sum->tokens_out);
-      json_builder_set_member_name (builder, "latency_ms");
-      json_builder_add_int_value (builder, (gint64) sum->latency_ms);
-      json_builder_set_member_name (builder, "cost_micro_usd");
-      json_builder_add_int_value (builder, (gint64) sum->cost_micro_usd);
-      json_builder_set_member_name (builder, "unpriced_calls");
-      json_builder_add_int_value (builder, (gint64) sum->n_unpriced);
+      add_usage_numbers (builder, sum->n_calls, sum->tokens_in, sum->tokens_out,
+                         sum->latency_ms, sum->cost_micro_usd, sum->n_unpriced);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -540,18 +556,8 @@ respond_breakdown (SoupServerMessage *msg,
         json_builder_add_string_value (builder, row->detail);
       else
         json_builder_add_null_value (builder);
-      json_builder_set_member_name (builder, "calls");
-      json_builder_add_int_value (builder, (gint64) row->n_calls);
-      json_builder_set_member_name (builder, "tokens_in");
-      json_builder_add_int_value (builder, (gint64) row->tokens_in);
-      json_builder_set_member_name (builder, "tokens_out");
-      json_builder_add_int_value (builder, (gint64) row->tokens_out);
-      json_builder_set_member_name (builder, "latency_ms");
-      json_builder_add_int_value (builder, (gint64) row->latency_ms);
-      json_builder_set_member_name (builder, "cost_micro_usd");
-      json_builder_add_int_value (builder, (gint64) row->cost_micro_usd);
-      json_builder_set_member_name (builder, "unpriced_calls");
-      json_builder_add_int_value (builder, (gint64) row->n_unpriced);
+      add_usage_numbers (builder, row->n_calls, row->tokens_in, row->tokens_out,
+                         row->latency_ms, row->cost_micro_usd, row->n_unpriced);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);

@@ -419,34 +419,6 @@ completion_delta_cb (const RflChatDelta *delta,
   soup_server_message_unpause (completion->msg);
 }
 
-/* "tool_calls" of a message: arguments as JSON text, as OpenAI sends
- * them. */
-static void
-add_tool_calls (JsonBuilder *builder,
-                GPtrArray   *calls)
-{
-  json_builder_set_member_name (builder, "tool_calls");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < calls->len; i++)
-    {
-      const RflToolCall *call = g_ptr_array_index (calls, i);
-
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "id");
-      json_builder_add_string_value (builder, call->id);
-      json_builder_set_member_name (builder, "type");
-      json_builder_add_string_value (builder, "function");
-      json_builder_set_member_name (builder, "function");
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, call->name);
-      json_builder_set_member_name (builder, "arguments");
-      json_builder_add_string_value (builder, call->arguments);
-      json_builder_end_object (builder);
-      json_builder_end_object (builder);
-    }
-  json_builder_end_array (builder);
-}
 
 static void
 respond_completion_json (Completion    *completion,
@@ -472,7 +444,7 @@ respond_completion_json (Completion    *completion,
   else
     json_builder_add_string_value (builder, rfl_chat_result_get_text (result));
   if (calls->len > 0)
-    add_tool_calls (builder, calls);
+    rfl_tool_calls_add_openai (builder, calls);
   json_builder_end_object (builder);
   json_builder_set_member_name (builder, "finish_reason");
   json_builder_add_string_value (builder, result_finish_reason (result));

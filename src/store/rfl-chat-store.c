@@ -1966,6 +1966,25 @@ rfl_chat_store_record_usage (RflChatStore          *self,
   return _rfl_store_step_done (self->db, stmt, error);
 }
 
+/* Columns 3 to 8 of both usage reports: count, tokens in and out,
+ * latency, cost and calls without a price. */
+static void
+read_usage_numbers (sqlite3_stmt *stmt,
+                    guint64      *n_calls,
+                    guint64      *tokens_in,
+                    guint64      *tokens_out,
+                    guint64      *latency_ms,
+                    guint64      *cost_micro_usd,
+                    guint64      *n_unpriced)
+{
+  guint64 *numbers[] = {
+    n_calls, tokens_in, tokens_out, latency_ms, cost_micro_usd, n_unpriced,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
+    *numbers[i] = (guint64) sqlite3_column_int64 (stmt, 3 + (int) i);
+}
+
 GPtrArray *
 rfl_chat_store_sum_usage (RflChatStore  *self,
                           gint64         tenant_id,
@@ -1998,12 +2017,9 @@ rfl_chat_store_sum_usage (RflChatStore  *self,
       sum->day = _rfl_store_dup_column_text (stmt, 0);
       sum->provider = _rfl_store_dup_column_text (stmt, 1);
       sum->model = _rfl_store_dup_column_text (stmt, 2);
-      sum->n_calls = (guint64) sqlite3_column_int64 (stmt, 3);
-      sum->tokens_in = (guint64) sqlite3_column_int64 (stmt, 4);
-      sum->tokens_out = (guint64) sqlite3_column_int64 (stmt, 5);
-      sum->latency_ms = (guint64) sqlite3_column_int64 (stmt, 6);
-      sum->cost_micro_usd = (guint64) sqlite3_column_int64 (stmt, 7);
-      sum->n_unpriced = (guint64) sqlite3_column_int64 (stmt, 8);
+      read_usage_numbers (stmt, &sum->n_calls, &sum->tokens_in,
+                          &sum->tokens_out, &sum->latency_ms,
+                          &sum->cost_micro_usd, &sum->n_unpriced);
       g_ptr_array_add (sums, sum);
     }
 
@@ -2084,12 +2100,9 @@ rfl_chat_store_usage_breakdown (RflChatStore   *self,
       row->id = sqlite3_column_int64 (stmt, 1);
       if (sqlite3_column_type (stmt, 2) != SQLITE_NULL)
         row->detail = _rfl_store_dup_column_text (stmt, 2);
-      row->n_calls = (guint64) sqlite3_column_int64 (stmt, 3);
-      row->tokens_in = (guint64) sqlite3_column_int64 (stmt, 4);
-      row->tokens_out = (guint64) sqlite3_column_int64 (stmt, 5);
-      row->latency_ms = (guint64) sqlite3_column_int64 (stmt, 6);
-      row->cost_micro_usd = (guint64) sqlite3_column_int64 (stmt, 7);
-      row->n_unpriced = (guint64) sqlite3_column_int64 (stmt, 8);
+      read_usage_numbers (stmt, &row->n_calls, &row->tokens_in,
+                          &row->tokens_out, &row->latency_ms,
+                          &row->cost_micro_usd, &row->n_unpriced);
       g_ptr_array_add (rows, row);
     }
 

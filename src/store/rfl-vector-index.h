@@ -17,7 +17,7 @@ G_BEGIN_DECLS
  * Vectors are kept L2-normalised, so a score is the cosine similarity. The
  * rows live in contiguous arrays: the float32 rows and, beside them, an int8
  * quantisation of each row (with its own scale). An exact search scans the
- * int8 rows, keeps the best max (10 × k, 100) candidates and re-ranks them
+ * int8 rows, keeps the best max (4 × k, 40) candidates and re-ranks them
  * with the float rows. Past a size threshold an approximate index (IVF:
  * k-means lists of int8 rows) is built on a background thread and answers
  * searches from then on; inserts, updates and deletes keep it current.
