@@ -9,6 +9,7 @@
 #include "rfl-tenant-page.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "rfl-usage-chart.h"
 
@@ -970,6 +971,33 @@ clear_audit_list (RflTenantPage *self)
     gtk_list_box_remove (self->audit_list, child);
 }
 
+/* "user:7" and "api_key:3", as the log writes its targets, by email or
+ * key name when the tenant knows them; anything else as it is. */
+static char *
+describe_target (RflTenantPage *self,
+                 const char    *target)
+{
+  const char *prefixes[] = { "user:", "api_key:" };
+  GHashTable *names[] = { self->user_names, self->key_names };
+
+  for (guint i = 0; i < G_N_ELEMENTS (prefixes); i++)
+    {
+      guint64 id = 0;
+      const char *name;
+
+      if (!g_str_has_prefix (target, prefixes[i])
+          || !g_ascii_string_to_unsigned (target + strlen (prefixes[i]), 10, 1,
+                                          G_MAXINT64, &id, NULL))
+        continue;
+
+      name = g_hash_table_lookup (names[i], &(gint64) { (gint64) id });
+      if (name != NULL)
+        return i == 0 ? g_strdup (name) : g_strdup_printf (_("API key “%s”"), name);
+    }
+
+  return g_strdup (target);
+}
+
 static GtkWidget *
 new_audit_row (RflTenantPage       *self,
                const RflAuditEntry *entry)
@@ -996,7 +1024,11 @@ new_audit_row (RflTenantPage       *self,
                                                : _("by API key %s"), id);
     }
   if (entry->target != NULL)
-    g_string_append_printf (subtitle, " · %s", entry->target);
+    {
+      g_autofree char *target = describe_target (self, entry->target);
+
+      g_string_append_printf (subtitle, " · %s", target);
+    }
 
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), entry->action);
