@@ -657,6 +657,88 @@ search_finds (Fixture    *fixture,
   return FALSE;
 }
 
+static void
+async_done (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static GPtrArray *
+search_async (Fixture    *fixture,
+              gint64      user,
+              const char *text,
+              guint       limit,
+              GError    **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  rfl_memory_store_search_async (fixture->memories, fixture->tenant, user,
+                                 text, limit, NULL, async_done, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return rfl_memory_store_search_finish (fixture->memories, result, error);
+}
+
+/* The search handed to a worker answers as the blocking one, also inside
+ * a transaction (where it stays on the store's thread), and refuses what
+ * the blocking one refuses. */
+static void
+test_search_async (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  const char *queries[] = { "peanuts", "sister Vienna", "marathon run",
+                            "nothing matches this", "" };
+  g_autoptr(GError) error = NULL;
+  GPtrArray *hits;
+
+  upsert (fixture, RFL_MEMORY_KIND_FACT, "allergy",
+          "allergic to peanuts and cashews", NULL);
+  upsert (fixture, RFL_MEMORY_KIND_RELATIONSHIP, "sister",
+          "Anna lives in Vienna", NULL);
+  upsert (fixture, RFL_MEMORY_KIND_GOAL, "fitness", "run a marathon", NULL);
+
+  for (guint transaction = 0; transaction < 2; transaction++)
+    {
+      if (transaction == 1)
+        g_assert_true (rfl_vector_store_begin (fixture->vectors, &error));
+
+      for (guint q = 0; q < G_N_ELEMENTS (queries); q++)
+        {
+          g_autoptr(GPtrArray) expected = NULL;
+          g_autoptr(GPtrArray) got = NULL;
+
+          expected = rfl_memory_store_search (fixture->memories, fixture->tenant,
+                                              fixture->user, queries[q], NULL, 0,
+                                              5, &error);
+          g_assert_no_error (error);
+          got = search_async (fixture, fixture->user, queries[q], 5, &error);
+          g_assert_no_error (error);
+          g_assert_cmpuint (got->len, ==, expected->len);
+          for (guint i = 0; i < got->len; i++)
+            {
+              RflMemoryHit *a = got->pdata[i];
+              RflMemoryHit *b = expected->pdata[i];
+
+              g_assert_cmpint (a->memory->id, ==, b->memory->id);
+              g_assert_cmpfloat (a->score, ==, b->score);
+              g_assert_cmpuint (a->text_rank, ==, b->text_rank);
+              g_assert_cmpuint (a->vector_rank, ==, b->vector_rank);
+            }
+        }
+
+      if (transaction == 1)
+        rfl_vector_store_rollback (fixture->vectors);
+    }
+
+  hits = search_async (fixture, fixture->user, "peanuts", 100000, &error);
+  g_assert_null (hits);
+  g_assert_error (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT);
+}
+
 /* The words of memories are searched from memory: every change, also one
  * made by a cascade or rolled back, shows in the next search. */
 static void
@@ -731,6 +813,7 @@ main (int   argc,
   ADD ("list-edit-delete", test_list_edit_delete);
   ADD ("search", test_search);
   ADD ("search-after-changes", test_search_after_changes);
+  ADD ("search-async", test_search_async);
 
 #undef ADD
 

@@ -653,6 +653,85 @@ read_vector_search_hybrid (Fixture *fixture)
     }
 }
 
+static void
+search_async_done (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+/* The search through a worker: tenant A's rows only, none for B's user. */
+static void
+read_memory_search_async (Fixture *fixture)
+{
+  for (guint round = 0; round < 2; round++)
+    {
+      gint64 user = round == 0 ? 0 : fixture->b.user;
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GPtrArray) hits = NULL;
+      g_autoptr(GError) error = NULL;
+
+      rfl_memory_store_search_async (fixture->memories, fixture->a.tenant,
+                                     user, "shared tulips", 50, NULL,
+                                     search_async_done, &result);
+      while (result == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      hits = rfl_memory_store_search_finish (fixture->memories, result, &error);
+      g_assert_no_error (error);
+      if (round == 1)
+        {
+          g_assert_cmpuint (hits->len, ==, 0);
+          continue;
+        }
+      g_assert_cmpuint (hits->len, >=, 2);
+      for (guint i = 0; i < hits->len; i++)
+        g_assert_true (is_of_a (fixture, "memories",
+                                ((RflMemoryHit *) hits->pdata[i])->memory->id));
+    }
+}
+
+/* A prepared memory search, run on another thread, sees tenant A's
+ * memories only. */
+static gpointer
+run_memory_search (gpointer data)
+{
+  RflMemorySearch *search = data;
+  g_autoptr(GError) error = NULL;
+  GArray *hits = rfl_memory_search_run (search, 0, "shared tulips", 50, &error);
+
+  g_assert_no_error (error);
+  return hits;
+}
+
+static void
+read_prepared_memory_search (Fixture *fixture)
+{
+  g_autoptr(RflMemorySearch) search = NULL;
+  g_autoptr(GArray) hits = NULL;
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
+
+  search = rfl_vector_store_prepare_memory_search (fixture->vectors,
+                                                   fixture->a.tenant, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (search);
+
+  thread = g_thread_new ("memory-search", run_memory_search, search);
+  hits = g_thread_join (thread);
+  g_assert_cmpuint (hits->len, >=, 2);
+  for (guint i = 0; i < hits->len; i++)
+    g_assert_true (is_of_a (fixture, "memories",
+                            g_array_index (hits, RflHybridHit, i).id));
+  g_clear_pointer (&hits, g_array_unref);
+
+  hits = rfl_memory_search_run (search, fixture->b.user, "shared tulips", 50,
+                                &error);
+  g_assert_cmpuint (hits->len, ==, 0);
+}
+
 /* Writes ---------------------------------------------------------------- */
 
 /* Tenant B's rows, all of them, as one text to compare before and after. */
@@ -870,11 +949,15 @@ static const Entry reads[] = {
   { "rfl_memory_store_get", read_memory_get },
   { "rfl_memory_store_list", read_memory_list },
   { "rfl_memory_store_search", read_memory_search },
+  { "rfl_memory_store_search_async", read_memory_search_async },
+  { "rfl_memory_store_search_finish", read_memory_search_async },
   { "rfl_vector_store_get", read_vector_get },
   { "rfl_vector_store_count", read_vector_count },
   { "rfl_vector_store_count_pending", read_vector_count_pending },
   { "rfl_vector_store_search", read_vector_search },
   { "rfl_vector_store_search_hybrid", read_vector_search_hybrid },
+  { "rfl_vector_store_prepare_memory_search", read_prepared_memory_search },
+  { "rfl_memory_search_run", read_prepared_memory_search },
 };
 
 /* Functions that write rows by tenant and id: called as tenant A on B's
@@ -912,6 +995,7 @@ static const char * const no_rows[] = {
   "rfl_message_copy", "rfl_message_free", "rfl_usage_sum_get_type",
   "rfl_usage_sum_copy", "rfl_usage_sum_free", "rfl_usage_breakdown_free",
   "rfl_usage_group_from_string", "rfl_usage_group_to_string",
+  "rfl_memory_search_free",
   "rfl_tool_permission_get_type",
   "rfl_tool_permission_copy", "rfl_tool_permission_free",
   "rfl_memory_get_type", "rfl_memory_new", "rfl_memory_copy",

@@ -480,6 +480,50 @@ delete_memory_cb (RflRequest *request,
   respond_no_content (request);
 }
 
+typedef struct
+{
+  SoupServerMessage *msg;        /* owned */
+  RflRequest        *request;    /* the message's */
+  RflServiceCore    *core;       /* held */
+} SearchCall;
+
+static void
+search_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  SearchCall *call = user_data;
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *items;
+
+  hits = rfl_memory_store_search_finish (RFL_MEMORY_STORE (source), result,
+                                         &error);
+  if (hits == NULL)
+    {
+      _rfl_service_http_respond_error (call->request, error);
+    }
+  else
+    {
+      items = json_array_sized_new (hits->len);
+      for (guint i = 0; i < hits->len; i++)
+        {
+          RflMemoryHit *hit = g_ptr_array_index (hits, i);
+          JsonObject *item = json_object_new ();
+
+          json_object_set_object_member (item, "memory", memory_to_json (hit->memory));
+          json_object_set_double_member (item, "score", hit->score);
+          json_array_add_object_element (items, item);
+        }
+      respond_list (call->request, items);
+    }
+
+  soup_server_message_unpause (call->msg);
+  _rfl_service_release (call->core);
+  g_object_unref (call->msg);
+  g_free (call);
+}
+
 /* POST /api/v1/memories/search {query, k} */
 static void
 search_memories_cb (RflRequest *request,
@@ -487,11 +531,10 @@ search_memories_cb (RflRequest *request,
 {
   RflServiceHttp *http = user_data;
   g_autoptr(RflJsonBody) body = NULL;
-  g_autoptr(GPtrArray) hits = NULL;
   g_autoptr(GError) error = NULL;
   RflIdentity identity;
   const char *query;
-  JsonArray *items;
+  SearchCall *call;
   gint64 k = SEARCH_DEFAULT_K;
 
   if (!_rfl_service_http_check_available (request, http)
@@ -515,25 +558,17 @@ search_memories_cb (RflRequest *request,
       return;
     }
 
-  hits = rfl_memory_store_search (http->core->memories, identity.tenant_id,
-                                  identity.user_id, query, NULL, 0, (guint) k, &error);
-  if (hits == NULL)
-    {
-      _rfl_service_http_respond_error (request, error);
-      return;
-    }
-
-  items = json_array_sized_new (hits->len);
-  for (guint i = 0; i < hits->len; i++)
-    {
-      RflMemoryHit *hit = g_ptr_array_index (hits, i);
-      JsonObject *item = json_object_new ();
-
-      json_object_set_object_member (item, "memory", memory_to_json (hit->memory));
-      json_object_set_double_member (item, "score", hit->score);
-      json_array_add_object_element (items, item);
-    }
-  respond_list (request, items);
+  /* The ranking runs on a worker; the answer is written when it is back.
+   * The request lives as long as its message. */
+  call = g_new0 (SearchCall, 1);
+  call->msg = g_object_ref (rfl_request_get_message (request));
+  call->request = request;
+  call->core = http->core;
+  soup_server_message_pause (call->msg);
+  _rfl_service_hold (call->core);
+  rfl_memory_store_search_async (http->core->memories, identity.tenant_id,
+                                 identity.user_id, query, (guint) k, NULL,
+                                 search_done_cb, call);
 }
 
 /* Conversations ---------------------------------------------------------- */

@@ -969,6 +969,11 @@ free_int64 (gpointer data)
   g_free (data);
 }
 
+static GPtrArray *hits_to_results (RflMemoryStore  *self,
+                                   gint64           tenant_id,
+                                   GArray          *hits,
+                                   GError         **error);
+
 GPtrArray *
 rfl_memory_store_search (RflMemoryStore  *self,
                          gint64           tenant_id,
@@ -980,11 +985,6 @@ rfl_memory_store_search (RflMemoryStore  *self,
                          GError         **error)
 {
   g_autoptr(GArray) hits = NULL;
-  g_autoptr(GPtrArray) memories = NULL;
-  g_autoptr(GPtrArray) results = NULL;
-  g_autoptr(GHashTable) by_id = NULL;
-  g_autoptr(RflCachedStmt) stmt = NULL;
-  g_autoptr(GString) json = g_string_new ("[");
 
   g_return_val_if_fail (RFL_IS_MEMORY_STORE (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -1001,6 +1001,23 @@ rfl_memory_store_search (RflMemoryStore  *self,
                                          text, vector, n_dims, limit, error);
   if (hits == NULL)
     return NULL;
+
+  return hits_to_results (self, tenant_id, hits, error);
+}
+
+/* The rows of @hits, read now: a row deleted since the ranking is left
+ * out. Returns a GPtrArray of RflMemoryHit. */
+static GPtrArray *
+hits_to_results (RflMemoryStore  *self,
+                 gint64           tenant_id,
+                 GArray          *hits,
+                 GError         **error)
+{
+  g_autoptr(GPtrArray) memories = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GHashTable) by_id = NULL;
+  g_autoptr(RflCachedStmt) stmt = NULL;
+  g_autoptr(GString) json = g_string_new ("[");
 
   for (guint i = 0; i < hits->len; i++)
     g_string_append_printf (json, "%s%" G_GINT64_FORMAT, i > 0 ? "," : "",
@@ -1047,4 +1064,120 @@ rfl_memory_store_search (RflMemoryStore  *self,
     }
 
   return g_steal_pointer (&results);
+}
+
+typedef struct
+{
+  RflMemorySearch *search;       /* owned */
+  gint64           tenant_id;
+  gint64           user_id;
+  char            *text;         /* owned */
+  guint            limit;
+} SearchCall;
+
+static void
+search_call_free (gpointer data)
+{
+  SearchCall *call = data;
+
+  rfl_memory_search_free (call->search);
+  g_free (call->text);
+  g_free (call);
+}
+
+static void
+search_thread_cb (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  SearchCall *call = task_data;
+  GError *error = NULL;
+  GArray *hits;
+
+  hits = rfl_memory_search_run (call->search, call->user_id, call->text,
+                                call->limit, &error);
+  if (hits == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, hits, (GDestroyNotify) g_array_unref);
+}
+
+void
+rfl_memory_store_search_async (RflMemoryStore      *self,
+                               gint64               tenant_id,
+                               gint64               user_id,
+                               const char          *text,
+                               guint                limit,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  SearchCall *call;
+
+  g_return_if_fail (RFL_IS_MEMORY_STORE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rfl_memory_store_search_async);
+
+  if (limit > MAX_PAGE)
+    {
+      g_task_return_new_error (task, RFL_ERROR, RFL_ERROR_INVALID_INPUT,
+                               _("A page holds 1 to %d items"), MAX_PAGE);
+      return;
+    }
+
+  call = g_new0 (SearchCall, 1);
+  call->tenant_id = tenant_id;
+  call->user_id = user_id;
+  call->text = g_strdup (text);
+  call->limit = limit;
+  call->search = rfl_vector_store_prepare_memory_search (self->vectors,
+                                                         tenant_id, &error);
+  g_task_set_task_data (task, call, search_call_free);
+
+  if (error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  /* Without a snapshot the search stays here, as the blocking call. */
+  if (call->search == NULL)
+    {
+      g_autoptr(GArray) hits = NULL;
+
+      hits = rfl_vector_store_search_hybrid (self->vectors, tenant_id,
+                                             RFL_VECTOR_KIND_MEMORY, user_id,
+                                             text, NULL, 0, limit, &error);
+      if (hits == NULL)
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_pointer (task, g_steal_pointer (&hits),
+                               (GDestroyNotify) g_array_unref);
+      return;
+    }
+
+  g_task_run_in_thread (task, search_thread_cb);
+}
+
+GPtrArray *
+rfl_memory_store_search_finish (RflMemoryStore  *self,
+                                GAsyncResult    *result,
+                                GError         **error)
+{
+  g_autoptr(GArray) hits = NULL;
+  SearchCall *call;
+
+  g_return_val_if_fail (RFL_IS_MEMORY_STORE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  hits = g_task_propagate_pointer (G_TASK (result), error);
+  if (hits == NULL)
+    return NULL;
+
+  call = g_task_get_task_data (G_TASK (result));
+  return hits_to_results (self, call->tenant_id, hits, error);
 }

@@ -171,6 +171,21 @@ GPtrArray      *rfl_memory_store_search   (RflMemoryStore     *self,
                                            guint               n_dims,
                                            guint               limit,
                                            GError            **error);
+/* rfl_memory_store_search() of @text without a vector, with the ranking
+ * done on a worker thread when the store can hand it over (see
+ * rfl_vector_store_prepare_memory_search()); the rows are read in
+ * _finish(), on the store's thread, where the callback runs. */
+void            rfl_memory_store_search_async  (RflMemoryStore      *self,
+                                                gint64               tenant_id,
+                                                gint64               user_id,
+                                                const char          *text,
+                                                guint                limit,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+GPtrArray      *rfl_memory_store_search_finish (RflMemoryStore      *self,
+                                                GAsyncResult        *result,
+                                                GError             **error);
 /* Sets last_used_at of the tenant's memories @ids to now. */
 gboolean        rfl_memory_store_mark_used (RflMemoryStore    *self,
                                             gint64             tenant_id,

@@ -31,6 +31,7 @@ typedef struct
 
 struct _RflTextIndex
 {
+  gint        ref_count;
   GArray     *docs;           /* Doc */
   GHashTable *positions;      /* gint64 id → position + 1 */
   GHashTable *words;          /* char * → GArray of Posting */
@@ -38,8 +39,10 @@ struct _RflTextIndex
   guint64     n_words;        /* over all rows */
   gsize       size;           /* bytes held, roughly */
 
-  /* Kept between searches: a score per row, all 0 between searches,
-   * and the rows a search scored. */
+  /* Kept between searches, under scratch_lock: a score per row, all 0
+   * between searches, and the rows a search scored. A search that finds
+   * them taken uses its own. */
+  GMutex      scratch_lock;
   double     *scores;
   guint32    *touched;
   guint       scratch_len;
@@ -56,6 +59,8 @@ rfl_text_index_new (void)
 {
   RflTextIndex *self = g_new0 (RflTextIndex, 1);
 
+  self->ref_count = 1;
+  g_mutex_init (&self->scratch_lock);
   self->docs = g_array_new (FALSE, FALSE, sizeof (Doc));
   self->positions = g_hash_table_new_full (g_int64_hash, g_int64_equal,
                                            g_free, NULL);
@@ -67,10 +72,19 @@ rfl_text_index_new (void)
   return self;
 }
 
-void
-rfl_text_index_free (RflTextIndex *self)
+RflTextIndex *
+rfl_text_index_ref (RflTextIndex *self)
 {
-  if (self == NULL)
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_int_inc (&self->ref_count);
+  return self;
+}
+
+void
+rfl_text_index_unref (RflTextIndex *self)
+{
+  if (self == NULL || !g_atomic_int_dec_and_test (&self->ref_count))
     return;
 
   g_array_unref (self->docs);
@@ -79,6 +93,7 @@ rfl_text_index_free (RflTextIndex *self)
   g_hash_table_unref (self->per_user);
   g_free (self->scores);
   g_free (self->touched);
+  g_mutex_clear (&self->scratch_lock);
   g_free (self);
 }
 
@@ -322,6 +337,9 @@ rfl_text_index_search (RflTextIndex *self,
 {
   g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func (g_free);
   g_autofree Ranked *best = NULL;
+  g_autofree double *own_scores = NULL;
+  g_autofree guint32 *own_touched = NULL;
+  gboolean shared;
   double *scores;
   guint32 *touched;
   guint n_docs, n_touched = 0, n_best = 0;
@@ -339,16 +357,25 @@ rfl_text_index_search (RflTextIndex *self,
     return 0;
 
   average = (double) self->n_words / n_docs;
-  if (self->scratch_len < n_docs)
+  shared = g_mutex_trylock (&self->scratch_lock);
+  if (shared)
     {
-      g_free (self->scores);
-      g_free (self->touched);
-      self->scores = g_new0 (double, n_docs);
-      self->touched = g_new (guint32, n_docs);
-      self->scratch_len = n_docs;
+      if (self->scratch_len < n_docs)
+        {
+          g_free (self->scores);
+          g_free (self->touched);
+          self->scores = g_new0 (double, n_docs);
+          self->touched = g_new (guint32, n_docs);
+          self->scratch_len = n_docs;
+        }
+      scores = self->scores;
+      touched = self->touched;
     }
-  scores = self->scores;
-  touched = self->touched;
+  else
+    {
+      scores = own_scores = g_new0 (double, n_docs);
+      touched = own_touched = g_new (guint32, n_docs);
+    }
 
   /* Each word is a phrase of its own, repeated ones too, as in FTS5. */
   for (guint w = 0; w < words->len; w++)
@@ -406,6 +433,8 @@ rfl_text_index_search (RflTextIndex *self,
 
   for (guint i = 0; i < n_touched; i++)
     scores[touched[i]] = 0.0;
+  if (shared)
+    g_mutex_unlock (&self->scratch_lock);
 
   for (guint i = 0; i < n_best; i++)
     ids[i] = best[i].id;

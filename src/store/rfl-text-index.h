@@ -17,13 +17,16 @@ G_BEGIN_DECLS
  * `unicode61 remove_diacritics 2` tokenizer does. It answers the word half
  * of a hybrid search without a SQL query, and tells which user owns a row.
  *
- * Not thread-safe, not even to search: one thread builds and reads it.
- * Rows are only added; a changed tenant gets a new index. */
+ * Rows are added by one thread while it builds the index; once built it
+ * is only read, and searches may then run on any thread at once.
+ * Reference-counted: a search holds the index it runs on even when a
+ * change of the tenant's rows has replaced it meanwhile. */
 
 typedef struct _RflTextIndex RflTextIndex;
 
 RflTextIndex *rfl_text_index_new        (void);
-void          rfl_text_index_free       (RflTextIndex  *self);
+RflTextIndex *rfl_text_index_ref        (RflTextIndex  *self);
+void          rfl_text_index_unref      (RflTextIndex  *self);
 
 void          rfl_text_index_add        (RflTextIndex  *self,
                                          gint64         id,
@@ -50,6 +53,6 @@ guint         rfl_text_index_search     (RflTextIndex  *self,
                                          guint          limit,
                                          gint64        *ids);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflTextIndex, rfl_text_index_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflTextIndex, rfl_text_index_unref)
 
 G_END_DECLS

@@ -628,7 +628,7 @@ rfl_vector_store_init (RflVectorStore *self)
                                          g_free, index_entry_free);
   self->memory_words = g_hash_table_new_full (g_int64_hash, g_int64_equal,
                                               g_free,
-                                              (GDestroyNotify) rfl_text_index_free);
+                                              (GDestroyNotify) rfl_text_index_unref);
   self->written = g_hash_table_new_full (row_key_hash, row_key_equal,
                                          g_free, written_free);
   self->job_keys = g_array_new (FALSE, FALSE, sizeof (RowKey));
@@ -1904,8 +1904,12 @@ ensure_memory_words (RflVectorStore  *self,
   return cached;
 }
 
+/* The hits that are @user_id's (any user's for 0) and of the tenant:
+ * from @words when given (then @self may be NULL and any thread may
+ * ask), else from the database. */
 static GHashTable *
 filter_ids (RflVectorStore      *self,
+            RflTextIndex        *words,
             gint64               tenant_id,
             RflVectorKind        kind,
             gint64               user_id,
@@ -1921,18 +1925,19 @@ filter_ids (RflVectorStore      *self,
   allowed = g_hash_table_new_full (g_int64_hash, g_int64_equal, free_int64,
                                    NULL);
 
-  if (kind == RFL_VECTOR_KIND_MEMORY)
+  if (words == NULL && kind == RFL_VECTOR_KIND_MEMORY)
     {
       g_autoptr(GError) local_error = NULL;
-      RflTextIndex *words = ensure_memory_words (self, tenant_id,
-                                                 &local_error);
 
+      words = ensure_memory_words (self, tenant_id, &local_error);
       if (local_error != NULL)
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           return NULL;
         }
+    }
 
+    {
       if (words != NULL)
         {
           for (guint i = 0; i < n_hits; i++)
@@ -1983,6 +1988,7 @@ filter_ids (RflVectorStore      *self,
  * candidates than needed, and for more again while too few pass. */
 static gboolean
 search_filtered (RflVectorStore  *self,
+                 RflTextIndex    *words,
                  RflVectorIndex  *index,
                  gint64           tenant_id,
                  RflVectorKind    kind,
@@ -2004,12 +2010,12 @@ search_filtered (RflVectorStore  *self,
    * times as many, or in proportion to the user's share of the memories
    * when that is known. */
   k = (guint) MIN (count, MAX ((gsize) limit * 4, MIN_CANDIDATES));
-  if (kind == RFL_VECTOR_KIND_MEMORY)
+  if (words == NULL && self != NULL && kind == RFL_VECTOR_KIND_MEMORY
+      && !in_transaction (self))
+    words = g_hash_table_lookup (self->memory_words, &tenant_id);
+  if (words != NULL)
     {
-      RflTextIndex *words = g_hash_table_lookup (self->memory_words,
-                                                 &tenant_id);
-      guint owned = words != NULL && !in_transaction (self)
-                    ? rfl_text_index_count_user (words, user_id) : 0;
+      guint owned = rfl_text_index_count_user (words, user_id);
 
       if (owned > 0)
         k = (guint) MIN (count, MAX ((gsize) limit * 5 * count / (4 * owned),
@@ -2024,8 +2030,8 @@ search_filtered (RflVectorStore  *self,
 
       if (!rfl_vector_index_search (index, query, dims, k, mode, hits,
                                     &n_hits, error)
-          || !(allowed = filter_ids (self, tenant_id, kind, user_id, hits,
-                                     n_hits, error)))
+          || !(allowed = filter_ids (self, words, tenant_id, kind, user_id,
+                                     hits, n_hits, error)))
         return FALSE;
 
       g_array_set_size (out, 0);
@@ -2065,7 +2071,7 @@ rfl_vector_store_search (RflVectorStore  *self,
   if (!check_kind (kind, error)
       || !check_vector (self, query, n_dims, NULL, error)
       || !(index = ensure_index (self, tenant_id, kind, error))
-      || !search_filtered (self, index, tenant_id, kind, user_id, query,
+      || !search_filtered (self, NULL, index, tenant_id, kind, user_id, query,
                            limit, hits, error))
     return NULL;
 
@@ -2169,58 +2175,14 @@ compare_hybrid (gconstpointer a,
   return (ha->id > hb->id) - (ha->id < hb->id);
 }
 
-GArray *
-rfl_vector_store_search_hybrid (RflVectorStore  *self,
-                                gint64           tenant_id,
-                                RflVectorKind    kind,
-                                gint64           user_id,
-                                const char      *text,
-                                const float     *query,
-                                guint            n_dims,
-                                guint            limit,
-                                GError         **error)
+/* Both rankings fused by reciprocal rank, the best @limit. */
+static GArray *
+fuse_rankings (GArray *vector_hits,
+               GArray *text_ids,
+               guint   limit)
 {
   g_autoptr(GArray) fused = g_array_new (FALSE, FALSE, sizeof (RflHybridHit));
-  g_autoptr(GArray) vector_hits = g_array_new (FALSE, FALSE,
-                                               sizeof (RflVectorHit));
   g_autoptr(GHashTable) positions = NULL;
-  g_autoptr(GArray) text_ids = NULL;
-  g_autofree float *embedded = NULL;
-  guint n = MAX (limit * 2, 20);
-  RflVectorIndex *index;
-
-  g_return_val_if_fail (RFL_IS_VECTOR_STORE (self), NULL);
-  g_return_val_if_fail (query != NULL || n_dims == 0, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  if (!check_kind (kind, error))
-    return NULL;
-  if (query != NULL && !check_vector (self, query, n_dims, NULL, error))
-    return NULL;
-
-  if (limit == 0)
-    return g_steal_pointer (&fused);
-
-  if (query == NULL && text != NULL && self->embedder->local)
-    {
-      embedded = g_new (float, self->embedder->dims);
-      if (!rfl_vector_embedder_embed (self->embedder, &text, 1, embedded,
-                                      NULL, error))
-        return NULL;
-      if (!is_zero (embedded, self->embedder->dims))
-        query = embedded;
-    }
-
-  /* Words first: for memories that also learns the user's share. */
-  if (!(text_ids = search_text (self, tenant_id, kind, user_id, text, n,
-                                error)))
-    return NULL;
-  if (!(index = ensure_index (self, tenant_id, kind, error)))
-    return NULL;
-  if (query != NULL
-      && !search_filtered (self, index, tenant_id, kind, user_id, query, n,
-                           vector_hits, error))
-    return NULL;
 
   positions = g_hash_table_new_full (g_int64_hash, g_int64_equal, free_int64,
                                      NULL);
@@ -2249,6 +2211,202 @@ rfl_vector_store_search_hybrid (RflVectorStore  *self,
     g_array_set_size (fused, limit);
 
   return g_steal_pointer (&fused);
+}
+
+/* A hybrid search of memories against the tenant's word index: it reads
+ * nothing but @index, @words and @embedder, so it runs on any thread. */
+static GArray *
+search_memories_with_words (RflVectorIndex     *index,
+                            RflTextIndex       *words,
+                            RflVectorEmbedder  *embedder,
+                            gint64              tenant_id,
+                            gint64              user_id,
+                            const char         *text,
+                            const float        *query,
+                            guint               limit,
+                            GError            **error)
+{
+  g_autoptr(GArray) vector_hits = g_array_new (FALSE, FALSE,
+                                               sizeof (RflVectorHit));
+  g_autoptr(GArray) text_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autofree float *embedded = NULL;
+  guint n = MAX (limit * 2, 20);
+
+  if (query == NULL && text != NULL && embedder->local)
+    {
+      embedded = g_new (float, embedder->dims);
+      if (!rfl_vector_embedder_embed (embedder, &text, 1, embedded, NULL,
+                                      error))
+        return NULL;
+      if (!is_zero (embedded, embedder->dims))
+        query = embedded;
+    }
+
+  if (text != NULL)
+    {
+      g_array_set_size (text_ids, n);
+      g_array_set_size (text_ids, rfl_text_index_search (words, text, user_id,
+                                                         n,
+                                                         (gint64 *) text_ids->data));
+    }
+
+  if (query != NULL
+      && !search_filtered (NULL, words, index, tenant_id,
+                           RFL_VECTOR_KIND_MEMORY, user_id, query, n,
+                           vector_hits, error))
+    return NULL;
+
+  return fuse_rankings (vector_hits, text_ids, limit);
+}
+
+struct _RflMemorySearch
+{
+  RflVectorIndex    *index;      /* owned */
+  RflTextIndex      *words;      /* owned */
+  RflVectorEmbedder *embedder;   /* owned */
+  gint64             tenant_id;
+};
+
+void
+rfl_memory_search_free (RflMemorySearch *search)
+{
+  if (search == NULL)
+    return;
+
+  rfl_vector_index_unref (search->index);
+  rfl_text_index_unref (search->words);
+  rfl_vector_embedder_unref (search->embedder);
+  g_free (search);
+}
+
+RflMemorySearch *
+rfl_vector_store_prepare_memory_search (RflVectorStore  *self,
+                                        gint64           tenant_id,
+                                        GError         **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  RflMemorySearch *search;
+  RflVectorIndex *index;
+  RflTextIndex *words;
+
+  g_return_val_if_fail (RFL_IS_VECTOR_STORE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* A remote embedder makes the query vector over the network: the
+   * caller's thread is no worse a place for that. */
+  if (!self->embedder->local)
+    return NULL;
+
+  words = ensure_memory_words (self, tenant_id, &local_error);
+  if (words == NULL)
+    {
+      if (local_error != NULL)
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (!(index = ensure_index (self, tenant_id, RFL_VECTOR_KIND_MEMORY, error)))
+    return NULL;
+
+  search = g_new0 (RflMemorySearch, 1);
+  search->index = rfl_vector_index_ref (index);
+  search->words = rfl_text_index_ref (words);
+  search->embedder = rfl_vector_embedder_ref (self->embedder);
+  search->tenant_id = tenant_id;
+  return search;
+}
+
+GArray *
+rfl_memory_search_run (RflMemorySearch  *search,
+                       gint64            user_id,
+                       const char       *text,
+                       guint             limit,
+                       GError          **error)
+{
+  g_return_val_if_fail (search != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (limit == 0)
+    return g_array_new (FALSE, FALSE, sizeof (RflHybridHit));
+
+  return search_memories_with_words (search->index, search->words,
+                                     search->embedder, search->tenant_id,
+                                     user_id, text, NULL, limit, error);
+}
+
+GArray *
+rfl_vector_store_search_hybrid (RflVectorStore  *self,
+                                gint64           tenant_id,
+                                RflVectorKind    kind,
+                                gint64           user_id,
+                                const char      *text,
+                                const float     *query,
+                                guint            n_dims,
+                                guint            limit,
+                                GError         **error)
+{
+  g_autoptr(GArray) fused = g_array_new (FALSE, FALSE, sizeof (RflHybridHit));
+  g_autoptr(GArray) vector_hits = g_array_new (FALSE, FALSE,
+                                               sizeof (RflVectorHit));
+  g_autoptr(GArray) text_ids = NULL;
+  g_autofree float *embedded = NULL;
+  guint n = MAX (limit * 2, 20);
+  RflVectorIndex *index;
+
+  g_return_val_if_fail (RFL_IS_VECTOR_STORE (self), NULL);
+  g_return_val_if_fail (query != NULL || n_dims == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_kind (kind, error))
+    return NULL;
+  if (query != NULL && !check_vector (self, query, n_dims, NULL, error))
+    return NULL;
+
+  if (limit == 0)
+    return g_steal_pointer (&fused);
+
+  /* Memories with a word index: the same search a worker runs. */
+  if (kind == RFL_VECTOR_KIND_MEMORY)
+    {
+      g_autoptr(GError) local_error = NULL;
+      RflTextIndex *words = ensure_memory_words (self, tenant_id, &local_error);
+
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      if (words != NULL)
+        {
+          if (!(index = ensure_index (self, tenant_id, kind, error)))
+            return NULL;
+          return search_memories_with_words (index, words, self->embedder,
+                                             tenant_id, user_id, text, query,
+                                             limit, error);
+        }
+    }
+
+  if (query == NULL && text != NULL && self->embedder->local)
+    {
+      embedded = g_new (float, self->embedder->dims);
+      if (!rfl_vector_embedder_embed (self->embedder, &text, 1, embedded,
+                                      NULL, error))
+        return NULL;
+      if (!is_zero (embedded, self->embedder->dims))
+        query = embedded;
+    }
+
+  /* Words first: for memories that also learns the user's share. */
+  if (!(text_ids = search_text (self, tenant_id, kind, user_id, text, n,
+                                error)))
+    return NULL;
+  if (!(index = ensure_index (self, tenant_id, kind, error)))
+    return NULL;
+  if (query != NULL
+      && !search_filtered (self, NULL, index, tenant_id, kind, user_id, query,
+                           n, vector_hits, error))
+    return NULL;
+
+  return fuse_rankings (vector_hits, text_ids, limit);
 }
 
 /* The embedding job ----------------------------------------------------- */

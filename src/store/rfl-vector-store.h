@@ -207,6 +207,29 @@ GArray            *rfl_vector_store_search_hybrid  (RflVectorStore      *self,
                                                     guint                limit,
                                                     GError             **error);
 
+/* A hybrid search of one tenant's memories (RFL_VECTOR_KIND_MEMORY) that
+ * runs on any thread: it holds the tenant's vector and word indexes as
+ * they are when it is prepared, and reads nothing else. Prepared on the
+ * store's thread; NULL without an error when the search has to stay
+ * there (inside a transaction, a tenant with more memories than the word
+ * index takes, a remote embedder): then use
+ * rfl_vector_store_search_hybrid(). The result of rfl_memory_search_run()
+ * is what that function returns for the same arguments, of the rows as
+ * they were when it was prepared. */
+typedef struct _RflMemorySearch RflMemorySearch;
+
+RflMemorySearch   *rfl_vector_store_prepare_memory_search (RflVectorStore   *self,
+                                                           gint64            tenant_id,
+                                                           GError          **error);
+GArray            *rfl_memory_search_run           (RflMemorySearch     *search,
+                                                    gint64               user_id,
+                                                    const char          *text,
+                                                    guint                limit,
+                                                    GError             **error);
+void               rfl_memory_search_free          (RflMemorySearch     *search);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflMemorySearch, rfl_memory_search_free)
+
 /* The embedding job: embeds, with the configured embedder and on a worker
  * thread with its own connection, every row of every tenant that has no
  * vector of that embedder (made by another, or none yet), in batches of
