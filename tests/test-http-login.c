@@ -510,6 +510,13 @@ test_client_gone (Fixture       *f,
   g_assert_cmpuint (response.status, ==, 200);
   request (f->session, f->url, "GET", "/healthz", NULL, &response);
   g_assert_cmpuint (response.status, ==, 200);
+
+  /* The request that lost its client is counted as 499, not as an
+   * answer that was never sent. */
+  request (f->session, f->url, "GET", "/metrics", NULL, &response);
+  g_assert_nonnull (strstr (response.body,
+                            "reflection_http_requests_total{method=\"POST\","
+                            "route=\"/api/v1/auth/login\",status=\"499\"} 1"));
 }
 
 typedef struct

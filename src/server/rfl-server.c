@@ -51,6 +51,9 @@ struct _RflServer
 };
 
 /* What the server keeps about one request, attached to its message. */
+/* Logged for a request whose client left before it was answered. */
+#define CLIENT_CLOSED_REQUEST 499
+
 typedef struct
 {
   RflServer         *server;       /* borrowed; NULL once the server is gone */
@@ -65,6 +68,7 @@ typedef struct
   gsize              body_received;
   gboolean           too_large;
   gboolean           finished;
+  gboolean           aborted;        /* the client left before the answer */
 } RequestState;
 
 enum {
@@ -322,7 +326,10 @@ finish_request (RflServer         *self,
   g_hash_table_remove (self->in_flight, msg);
 
   duration_us = g_get_monotonic_time () - state->start_us;
-  status = soup_server_message_get_status (msg);
+  /* Whatever was meant, nothing was answered: counted and logged as
+   * 499, "client closed request", not as a status never sent. */
+  status = state->aborted ? CLIENT_CLOSED_REQUEST
+                          : soup_server_message_get_status (msg);
   method = soup_server_message_get_method (msg);
   path = g_uri_get_path (soup_server_message_get_uri (msg));
 
@@ -344,6 +351,18 @@ request_done_cb (SoupServer        *soup,
                  SoupServerMessage *msg,
                  gpointer           user_data)
 {
+  finish_request (user_data, msg);
+}
+
+static void
+request_aborted_cb (SoupServer        *soup,
+                    SoupServerMessage *msg,
+                    gpointer           user_data)
+{
+  RequestState *state = get_state (msg);
+
+  if (state != NULL)
+    state->aborted = TRUE;
   finish_request (user_data, msg);
 }
 
@@ -542,7 +561,7 @@ rfl_server_new (GMainContext *context)
   soup_server_add_early_handler (self->soup, NULL, early_handler_cb, self, NULL);
   soup_server_add_handler (self->soup, NULL, handler_cb, self, NULL);
   g_signal_connect (self->soup, "request-finished", G_CALLBACK (request_done_cb), self);
-  g_signal_connect (self->soup, "request-aborted", G_CALLBACK (request_done_cb), self);
+  g_signal_connect (self->soup, "request-aborted", G_CALLBACK (request_aborted_cb), self);
 
   rfl_router_add (self->router, "GET", "/healthz", RFL_ROUTE_AUTH_NONE,
                   healthz_cb, self, NULL);
