@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -500,6 +502,13 @@ test_client_gone (Fixture       *f,
                              text, strlen (text), NULL, NULL, &error);
   g_assert_no_error (error);
   wait_at_gate (f);
+  /* Gone for certain: a reset, so that the answer cannot be written. */
+  {
+    struct linger reset = { 1, 0 };
+
+    g_assert_cmpint (setsockopt (g_socket_get_fd (g_socket_connection_get_socket (connection)),
+                                 SOL_SOCKET, SO_LINGER, &reset, sizeof reset), ==, 0);
+  }
   g_io_stream_close (G_IO_STREAM (connection), NULL, &error);
   g_assert_no_error (error);
   g_clear_object (&connection);
@@ -512,11 +521,17 @@ test_client_gone (Fixture       *f,
   g_assert_cmpuint (response.status, ==, 200);
 
   /* The request that lost its client is counted as 499, not as an
-   * answer that was never sent. */
-  request (f->session, f->url, "GET", "/metrics", NULL, &response);
-  g_assert_nonnull (strstr (response.body,
-                            "reflection_http_requests_total{method=\"POST\","
-                            "route=\"/api/v1/auth/login\",status=\"499\"} 1"));
+   * answer that was never sent: once the server has noticed. */
+  for (guint tries = 0; ; tries++)
+    {
+      request (f->session, f->url, "GET", "/metrics", NULL, &response);
+      if (strstr (response.body,
+                  "reflection_http_requests_total{method=\"POST\","
+                  "route=\"/api/v1/auth/login\",status=\"499\"} 1") != NULL)
+        break;
+      g_assert_cmpuint (tries, <, 200);
+      g_usleep (25 * G_TIME_SPAN_MILLISECOND);
+    }
 }
 
 typedef struct

@@ -594,18 +594,24 @@ test_preferences_http_service (void)
   line = get_healthz (port);
   g_assert_null (line);
 
-  /* A port in use is told as it is. */
-  g_settings_set_value (settings, "server-port", g_variant_new_uint16 (port));
+  /* A port in use is told as it is. The blocker takes a port nobody has
+   * used yet: the one just served may still be held by a closing
+   * connection. */
   {
     g_autoptr(GSocket) blocker = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
                                                G_SOCKET_PROTOCOL_TCP, &error);
     g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-    g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, port);
+    g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+    g_autoptr(GSocketAddress) bound = NULL;
 
     g_assert_no_error (error);
     g_assert_true (g_socket_bind (blocker, address, FALSE, &error));
     g_assert_no_error (error);
     g_assert_true (g_socket_listen (blocker, &error));
+    bound = g_socket_get_local_address (blocker, &error);
+    g_assert_no_error (error);
+    g_settings_set_value (settings, "server-port",
+                          g_variant_new_uint16 (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound))));
     gtk_switch_set_active (server_switch, TRUE);
     g_assert_true (wait_for_subtitle (status_row, "Not running: "));
     g_assert_nonnull (strstr (adw_action_row_get_subtitle (status_row), "in use"));
