@@ -529,41 +529,33 @@ respond_usage (SoupServerMessage *msg,
 }
 
 static void
+add_breakdown_row (JsonBuilder             *builder,
+                   const RflUsageBreakdown *row)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "label");
+  json_builder_add_string_value (builder, row->label);
+  json_builder_set_member_name (builder, "id");
+  if (row->id != 0)
+    json_builder_add_int_value (builder, row->id);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "detail");
+  if (row->detail != NULL)
+    json_builder_add_string_value (builder, row->detail);
+  else
+    json_builder_add_null_value (builder);
+  add_usage_numbers (builder, row->n_calls, row->tokens_in, row->tokens_out,
+                     row->latency_ms, row->cost_micro_usd, row->n_unpriced);
+  json_builder_end_object (builder);
+}
+
+static void
 respond_breakdown (SoupServerMessage *msg,
                    RflAdminResult    *result,
                    gpointer           data)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) node = NULL;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "data");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < result->items->len; i++)
-    {
-      const RflUsageBreakdown *row = g_ptr_array_index (result->items, i);
-
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "label");
-      json_builder_add_string_value (builder, row->label);
-      json_builder_set_member_name (builder, "id");
-      if (row->id != 0)
-        json_builder_add_int_value (builder, row->id);
-      else
-        json_builder_add_null_value (builder);
-      json_builder_set_member_name (builder, "detail");
-      if (row->detail != NULL)
-        json_builder_add_string_value (builder, row->detail);
-      else
-        json_builder_add_null_value (builder);
-      add_usage_numbers (builder, row->n_calls, row->tokens_in, row->tokens_out,
-                         row->latency_ms, row->cost_micro_usd, row->n_unpriced);
-      json_builder_end_object (builder);
-    }
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  node = json_builder_get_root (builder);
-  respond_node (msg, SOUP_STATUS_OK, node);
+  respond_list (msg, result->items, (AddItem) add_breakdown_row);
 }
 
 static void
@@ -581,33 +573,25 @@ respond_prices (SoupServerMessage *msg,
 }
 
 static void
+add_tool (JsonBuilder             *builder,
+          const RflToolPermission *tool)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "tool");
+  json_builder_add_string_value (builder, tool->tool);
+  json_builder_set_member_name (builder, "enabled");
+  json_builder_add_boolean_value (builder, tool->enabled);
+  json_builder_set_member_name (builder, "default");
+  json_builder_add_boolean_value (builder, tool->is_default);
+  json_builder_end_object (builder);
+}
+
+static void
 respond_tools (SoupServerMessage *msg,
                RflAdminResult    *result,
                gpointer           data)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) node = NULL;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "data");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < result->items->len; i++)
-    {
-      const RflToolPermission *tool = g_ptr_array_index (result->items, i);
-
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "tool");
-      json_builder_add_string_value (builder, tool->tool);
-      json_builder_set_member_name (builder, "enabled");
-      json_builder_add_boolean_value (builder, tool->enabled);
-      json_builder_set_member_name (builder, "default");
-      json_builder_add_boolean_value (builder, tool->is_default);
-      json_builder_end_object (builder);
-    }
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  node = json_builder_get_root (builder);
-  respond_node (msg, SOUP_STATUS_OK, node);
+  respond_list (msg, result->items, (AddItem) add_tool);
 }
 
 static void
