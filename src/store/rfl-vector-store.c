@@ -2090,32 +2090,9 @@ search_text (RflVectorStore  *self,
 {
   g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(RflCachedStmt) stmt = NULL;
-  g_autofree char *query = NULL;
+  g_autofree char *query = _rfl_store_fts_query (text, RFL_FTS_MATCH_ANY);
   int rc;
 
-  if (kind == RFL_VECTOR_KIND_MEMORY && text != NULL)
-    {
-      g_autoptr(GError) local_error = NULL;
-      RflTextIndex *words = ensure_memory_words (self, tenant_id,
-                                                 &local_error);
-
-      if (local_error != NULL)
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return NULL;
-        }
-
-      if (words != NULL)
-        {
-          g_array_set_size (ids, limit);
-          g_array_set_size (ids, rfl_text_index_search (words, text, user_id,
-                                                        limit,
-                                                        (gint64 *) ids->data));
-          return g_steal_pointer (&ids);
-        }
-    }
-
-  query = _rfl_store_fts_query (text, RFL_FTS_MATCH_ANY);
   if (query == NULL)
     return g_steal_pointer (&ids);
 
@@ -2175,6 +2152,28 @@ compare_hybrid (gconstpointer a,
   return (ha->id > hb->id) - (ha->id < hb->id);
 }
 
+/* The vector of a search's @text when the embedder is local: NULL in
+ * @out when there is none to make, or it came out zero (no words). */
+static gboolean
+embed_query (RflVectorEmbedder  *embedder,
+             const char         *text,
+             float             **out,
+             GError            **error)
+{
+  g_autofree float *vector = NULL;
+
+  *out = NULL;
+  if (text == NULL || !embedder->local)
+    return TRUE;
+
+  vector = g_new (float, embedder->dims);
+  if (!rfl_vector_embedder_embed (embedder, &text, 1, vector, NULL, error))
+    return FALSE;
+  if (!is_zero (vector, embedder->dims))
+    *out = g_steal_pointer (&vector);
+  return TRUE;
+}
+
 /* Both rankings fused by reciprocal rank, the best @limit. */
 static GArray *
 fuse_rankings (GArray *vector_hits,
@@ -2232,14 +2231,11 @@ search_memories_with_words (RflVectorIndex     *index,
   g_autofree float *embedded = NULL;
   guint n = MAX (limit * 2, 20);
 
-  if (query == NULL && text != NULL && embedder->local)
+  if (query == NULL)
     {
-      embedded = g_new (float, embedder->dims);
-      if (!rfl_vector_embedder_embed (embedder, &text, 1, embedded, NULL,
-                                      error))
+      if (!embed_query (embedder, text, &embedded, error))
         return NULL;
-      if (!is_zero (embedded, embedder->dims))
-        query = embedded;
+      query = embedded;
     }
 
   if (text != NULL)
@@ -2385,17 +2381,13 @@ rfl_vector_store_search_hybrid (RflVectorStore  *self,
         }
     }
 
-  if (query == NULL && text != NULL && self->embedder->local)
+  if (query == NULL)
     {
-      embedded = g_new (float, self->embedder->dims);
-      if (!rfl_vector_embedder_embed (self->embedder, &text, 1, embedded,
-                                      NULL, error))
+      if (!embed_query (self->embedder, text, &embedded, error))
         return NULL;
-      if (!is_zero (embedded, self->embedder->dims))
-        query = embedded;
+      query = embedded;
     }
 
-  /* Words first: for memories that also learns the user's share. */
   if (!(text_ids = search_text (self, tenant_id, kind, user_id, text, n,
                                 error)))
     return NULL;
