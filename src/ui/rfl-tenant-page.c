@@ -32,6 +32,7 @@ struct _RflTenantPage
    * keys tell: id → email or key name. */
   GHashTable     *user_names;  /* owned */
   GHashTable     *key_names;   /* owned */
+  GPtrArray      *audit_entries; /* owned: RflAuditEntry*, as last listed */
   const char     *audit_action; /* static: the audit filter, NULL for all */
   char           *audit_search; /* owned: NULL for none */
   gint64          audit_since;  /* the range of the entries shown, Unix ms */
@@ -56,6 +57,7 @@ enum { CHANGED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static void reload (RflTenantPage *self);
+static void show_audit (RflTenantPage *self);
 static void load_audit (RflTenantPage *self);
 /* Calls ------------------------------------------------------------------ */
 
@@ -520,7 +522,7 @@ users_done (RflTenantPage  *self,
                            g_strdup (user->email));
     }
   /* The audit log names them now. */
-  load_audit (self);
+  show_audit (self);
 
   for (guint i = 0; i < result->items->len; i++)
     {
@@ -687,7 +689,7 @@ keys_done (RflTenantPage  *self,
       g_hash_table_insert (self->key_names, g_memdup2 (&key->id, sizeof key->id),
                            g_strdup (key->name));
     }
-  load_audit (self);
+  show_audit (self);
 
   group = add_group (box, _("New API Key"),
                      _("A key lets a program use this tenant, as far as its "
@@ -1037,16 +1039,20 @@ new_audit_row (RflTenantPage       *self,
   return row;
 }
 
+/* The entries last listed, with the names known now. */
 static void
-audit_done (RflTenantPage  *self,
-            RflAdminResult *result)
+show_audit (RflTenantPage *self)
 {
-  gboolean empty = result->items->len == 0;
+  gboolean empty;
 
+  if (self->audit_entries == NULL)
+    return;
+
+  empty = self->audit_entries->len == 0;
   clear_audit_list (self);
-  for (guint i = 0; i < result->items->len; i++)
+  for (guint i = 0; i < self->audit_entries->len; i++)
     gtk_list_box_append (self->audit_list,
-                         new_audit_row (self, g_ptr_array_index (result->items, i)));
+                         new_audit_row (self, g_ptr_array_index (self->audit_entries, i)));
 
   gtk_widget_set_visible (GTK_WIDGET (self->audit_list), !empty);
   gtk_widget_set_visible (GTK_WIDGET (self->audit_empty), empty);
@@ -1062,6 +1068,15 @@ audit_done (RflTenantPage  *self,
                                        "change the search.")
                                    : _("Changes to this tenant and its "
                                        "sign-ins are recorded here."));
+}
+
+static void
+audit_done (RflTenantPage  *self,
+            RflAdminResult *result)
+{
+  g_clear_pointer (&self->audit_entries, g_ptr_array_unref);
+  self->audit_entries = g_steal_pointer (&result->items);
+  show_audit (self);
 }
 
 static void
@@ -1658,6 +1673,10 @@ rfl_tenant_page_set_tenant (RflTenantPage        *self,
   g_free (self->status);
   self->status = g_strdup (tenant->status);
   self->n_users = tenant->n_users;
+  /* Another tenant's entries and names are not shown meanwhile. */
+  g_clear_pointer (&self->audit_entries, g_ptr_array_unref);
+  g_hash_table_remove_all (self->user_names);
+  g_hash_table_remove_all (self->key_names);
   reload (self);
 }
 
@@ -1705,6 +1724,7 @@ rfl_tenant_page_finalize (GObject *object)
   g_free (self->audit_search);
   g_clear_pointer (&self->user_names, g_hash_table_unref);
   g_clear_pointer (&self->key_names, g_hash_table_unref);
+  g_clear_pointer (&self->audit_entries, g_ptr_array_unref);
 
   G_OBJECT_CLASS (rfl_tenant_page_parent_class)->finalize (object);
 }
