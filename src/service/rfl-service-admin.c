@@ -485,10 +485,8 @@ reset_password (Caller                *caller,
                 GError               **error)
 {
   g_auto(RflStoreTxn) txn = { 0 };
-  g_autoptr(RflCachedStmt) stmt = NULL;
   g_autoptr(RflAuthStore) auth = NULL;
   g_autofree char *hash = NULL;
-  g_autofree char *target = NULL;
   g_autofree char *detail = NULL;
   GError *local_error = NULL;
   guint n_revoked;
@@ -504,29 +502,10 @@ reset_password (Caller                *caller,
   if (!(hash = rfl_password_hash (request->password, error)))
     return FALSE;
 
+  /* The sessions go first, to say how many went; a user that does not
+   * exist rolls it all back. */
   if (!_rfl_store_txn_begin (&txn, caller->core->db, error))
     return FALSE;
-
-  stmt = _rfl_database_prepare (caller->core->db,
-                                "UPDATE users SET password_hash = ?1, "
-                                "updated_at = unixepoch () "
-                                "WHERE id = ?2 AND tenant_id = ?3",
-                                error);
-  if (stmt == NULL)
-    return FALSE;
-
-  sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (stmt, 2, request->target_id);
-  sqlite3_bind_int64 (stmt, 3, request->tenant_id);
-  if (!_rfl_store_step_done (caller->core->db, stmt, error))
-    return FALSE;
-
-  if (sqlite3_changes (_rfl_database_get_handle (caller->core->db)) == 0)
-    {
-      g_set_error_literal (error, RFL_ERROR, RFL_ERROR_NOT_FOUND,
-                           _("This user does not exist"));
-      return FALSE;
-    }
 
   auth = new_auth_store (caller);
   n_revoked = rfl_auth_store_revoke_user_sessions (auth, request->tenant_id,
@@ -539,10 +518,12 @@ reset_password (Caller                *caller,
       return FALSE;
     }
 
-  target = g_strdup_printf ("user:%" G_GINT64_FORMAT, request->target_id);
   detail = g_strdup_printf ("{\"sessions_revoked\":%u}", n_revoked);
-  return audit (caller, request->tenant_id, "user_password_reset", target,
-                detail, error)
+  return update_user (caller, request->tenant_id, request->target_id,
+                      "UPDATE users SET password_hash = ?1, "
+                      "updated_at = unixepoch () "
+                      "WHERE id = ?2 AND tenant_id = ?3",
+                      hash, "user_password_reset", detail, error)
          && _rfl_store_txn_commit (&txn, error);
 }
 
