@@ -1018,6 +1018,23 @@ rfl_request_respond_json (RflRequest *self,
 }
 
 void
+rfl_request_respond_json_text (RflRequest *self,
+                               guint       status,
+                               GString    *body)
+{
+  gsize length;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (body != NULL);
+
+  length = body->len;
+  soup_server_message_set_status (self->msg, status, NULL);
+  soup_server_message_set_response (self->msg, "application/json",
+                                    SOUP_MEMORY_TAKE,
+                                    g_string_free (body, FALSE), length);
+}
+
+void
 rfl_request_respond_text (RflRequest *self,
                           guint       status,
                           const char *content_type,

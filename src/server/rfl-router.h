@@ -118,6 +118,12 @@ const char        *rfl_request_get_query     (RflRequest        *self,
 void               rfl_request_respond_json  (RflRequest        *self,
                                               guint              status,
                                               JsonNode          *node);
+/* Answers with JSON text already written (see RflJsonWriter), with the
+ * headers of rfl_request_respond_json(). Takes @body and frees it; its
+ * bytes become the response without a copy. */
+void               rfl_request_respond_json_text (RflRequest    *self,
+                                                  guint          status,
+                                                  GString       *body);
 /* Copies @body. */
 void               rfl_request_respond_text  (RflRequest        *self,
                                               guint              status,

@@ -13,6 +13,7 @@
 #include "core/rfl-error.h"
 #include "server/rfl-http-error.h"
 #include "server/rfl-json-body.h"
+#include "server/rfl-json-writer.h"
 
 /* Conversations and memories over HTTP. Every handler runs on the service
  * thread and works on the stores there. An object of another tenant, or
@@ -227,6 +228,8 @@ respond_no_content (RflRequest *request)
 
 /* Memories --------------------------------------------------------------- */
 
+/* A memory as the single-memory answers give it. write_memory() writes the
+ * same members in the same order for the lists. */
 static JsonObject *
 memory_to_json (const RflMemory *memory)
 {
@@ -248,6 +251,66 @@ memory_to_json (const RflMemory *memory)
     json_object_set_null_member (object, "last_used_at");
 
   return object;
+}
+
+/* The lists of memories are the busiest answers: they are written as text
+ * directly rather than built as a tree first. */
+static void
+write_memory (RflJsonWriter   *writer,
+              const RflMemory *memory)
+{
+  rfl_json_writer_begin_object (writer);
+  rfl_json_writer_key (writer, "id");
+  rfl_json_writer_int64 (writer, memory->id);
+  rfl_json_writer_key (writer, "user_id");
+  rfl_json_writer_int64 (writer, memory->user_id);
+  rfl_json_writer_key (writer, "kind");
+  rfl_json_writer_string (writer, rfl_memory_kind_to_string (memory->kind));
+  rfl_json_writer_key (writer, "key");
+  rfl_json_writer_string (writer, memory->key);
+  rfl_json_writer_key (writer, "value");
+  rfl_json_writer_string (writer, memory->value);
+  rfl_json_writer_key (writer, "importance");
+  rfl_json_writer_double (writer, memory->importance);
+  rfl_json_writer_key (writer, "confidence");
+  rfl_json_writer_double (writer, memory->confidence);
+  rfl_json_writer_key (writer, "mentions");
+  rfl_json_writer_int64 (writer, memory->mentions);
+  rfl_json_writer_key (writer, "created_at");
+  rfl_json_writer_int64 (writer, memory->created_at);
+  rfl_json_writer_key (writer, "updated_at");
+  rfl_json_writer_int64 (writer, memory->updated_at);
+  rfl_json_writer_key (writer, "last_used_at");
+  if (memory->last_used_at != 0)
+    rfl_json_writer_int64 (writer, memory->last_used_at);
+  else
+    rfl_json_writer_null (writer);
+  rfl_json_writer_end_object (writer);
+}
+
+/* Room for a typical memory, so that the answer grows once or never. */
+#define MEMORY_TEXT_SIZE 320
+
+/* Opens {"data":[ in @body; list_text_end() closes it and answers. */
+static void
+list_text_begin (RflJsonWriter *writer,
+                 GString       *body)
+{
+  rfl_json_writer_init (writer, body);
+  rfl_json_writer_begin_object (writer);
+  rfl_json_writer_key (writer, "data");
+  rfl_json_writer_begin_array (writer);
+}
+
+static void
+list_text_end (RflJsonWriter *writer,
+               RflRequest    *request,
+               GString       *body)
+{
+  rfl_json_writer_end_array (writer);
+  rfl_json_writer_end_object (writer);
+  g_assert (rfl_json_writer_is_complete (writer));
+  rfl_request_respond_json_text (request, SOUP_STATUS_OK, body);
 }
 
 /* The memory of the identity's user; NOT_FOUND for anyone else's. */
@@ -348,8 +411,9 @@ list_memories_cb (RflRequest *request,
   RflServiceHttp *http = user_data;
   g_autoptr(GPtrArray) memories = NULL;
   g_autoptr(GError) error = NULL;
+  RflJsonWriter writer;
   RflIdentity identity;
-  JsonArray *items;
+  GString *body;
   guint offset, limit;
 
   if (!_rfl_service_http_check_available (request, http)
@@ -366,10 +430,11 @@ list_memories_cb (RflRequest *request,
       return;
     }
 
-  items = json_array_sized_new (memories->len);
+  body = g_string_sized_new (16 + memories->len * MEMORY_TEXT_SIZE);
+  list_text_begin (&writer, body);
   for (guint i = 0; i < memories->len; i++)
-    json_array_add_object_element (items, memory_to_json (g_ptr_array_index (memories, i)));
-  respond_list (request, items);
+    write_memory (&writer, g_ptr_array_index (memories, i));
+  list_text_end (&writer, request, body);
 }
 
 /* POST /api/v1/memories */
@@ -495,7 +560,6 @@ search_done_cb (GObject      *source,
   SearchCall *call = user_data;
   g_autoptr(GPtrArray) hits = NULL;
   g_autoptr(GError) error = NULL;
-  JsonArray *items;
 
   hits = rfl_memory_store_search_finish (RFL_MEMORY_STORE (source), result,
                                          &error);
@@ -505,17 +569,23 @@ search_done_cb (GObject      *source,
     }
   else
     {
-      items = json_array_sized_new (hits->len);
+      GString *body = g_string_sized_new (16 + hits->len * (MEMORY_TEXT_SIZE + 48));
+      RflJsonWriter writer;
+
+      /* {"data": [{"memory": {…}, "score": …}, …]} */
+      list_text_begin (&writer, body);
       for (guint i = 0; i < hits->len; i++)
         {
           RflMemoryHit *hit = g_ptr_array_index (hits, i);
-          JsonObject *item = json_object_new ();
 
-          json_object_set_object_member (item, "memory", memory_to_json (hit->memory));
-          json_object_set_double_member (item, "score", hit->score);
-          json_array_add_object_element (items, item);
+          rfl_json_writer_begin_object (&writer);
+          rfl_json_writer_key (&writer, "memory");
+          write_memory (&writer, hit->memory);
+          rfl_json_writer_key (&writer, "score");
+          rfl_json_writer_double (&writer, hit->score);
+          rfl_json_writer_end_object (&writer);
         }
-      respond_list (call->request, items);
+      list_text_end (&writer, call->request, body);
     }
 
   soup_server_message_unpause (call->msg);
