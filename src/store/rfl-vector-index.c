@@ -18,12 +18,10 @@
 #include "rfl-vector-kernels.h"
 
 #define MAX_DIMS 65536
-/* Rows scored per kernel call during a scan. */
-#define SCAN_BLOCK 256
 /* Candidates kept by the int8 pass: max (k × CANDIDATE_FACTOR,
  * CANDIDATE_MIN). */
-#define CANDIDATE_FACTOR 4
-#define CANDIDATE_MIN 40
+#define CANDIDATE_FACTOR 2
+#define CANDIDATE_MIN 20
 /* Training rows per list and the rows copied per lock while building. */
 #define SAMPLE_PER_LIST 32
 #define BUILD_CHUNK 4096
@@ -48,7 +46,8 @@ struct _RflVectorIndex
   gsize          capacity;
   gint64        *ids;                /* owned: slot → id */
   float         *rows;               /* owned: normalised, padded floats */
-  gint8         *codes;              /* owned: padded int8 rows */
+  gint8         *codes;              /* owned: padded int8 rows, blocked */
+  guint          block_rows;         /* of @codes: MIN (capacity, the most) */
   float         *scales;             /* owned: a scale per int8 row */
   RflIdMap       slots;              /* id → slot */
 
@@ -180,30 +179,63 @@ row_at (RflVectorIndex *self,
   return self->rows + slot * self->f32_stride;
 }
 
-static inline gint8 *
-code_at (RflVectorIndex *self,
-         gsize           slot)
+/* A copy of @slot's int8 row, which the blocked layout scatters. */
+static gint8 *
+code_dup (RflVectorIndex *self,
+          gsize           slot)
 {
-  return self->codes + slot * self->i8_stride;
+  gint8 *code = g_new (gint8, self->i8_stride);
+
+  _rfl_vector_block_get (self->codes, self->i8_stride, self->block_rows, slot,
+                         code);
+  return code;
 }
 
 static void
 ensure_capacity_locked (RflVectorIndex *self,
                         gsize           needed)
 {
-  gsize capacity = MAX (self->capacity, 16);
+  gsize capacity = MAX (self->capacity, RFL_VECTOR_LANES);
+  guint block_rows;
 
   if (needed <= self->capacity)
     return;
 
   while (capacity < needed)
     capacity *= 2;
+  /* Capacities are RFL_VECTOR_LANES × a power of two, so a block is the
+   * whole capacity or the largest block, which the capacity is a
+   * multiple of. */
+  block_rows = (guint) MIN (capacity, RFL_VECTOR_BLOCK_ROWS_MAX);
 
   self->ids = g_renew (gint64, self->ids, capacity);
   self->scales = g_renew (float, self->scales, capacity);
   self->rows = g_realloc_n (self->rows, capacity,
                             self->f32_stride * sizeof (float));
-  self->codes = g_realloc_n (self->codes, capacity, self->i8_stride);
+  if (block_rows == self->block_rows)
+    {
+      /* Whole blocks are added; the rows in place stay where they are. */
+      self->codes = g_realloc_n (self->codes, capacity, self->i8_stride);
+      memset (self->codes + self->capacity * self->i8_stride, 0,
+              (capacity - self->capacity) * self->i8_stride);
+    }
+  else
+    {
+      /* A larger block lays the rows out anew. */
+      gint8 *codes = g_malloc0_n (capacity, self->i8_stride);
+      g_autofree gint8 *code = g_new (gint8, self->i8_stride);
+
+      for (gsize slot = 0; slot < self->count; slot++)
+        {
+          _rfl_vector_block_get (self->codes, self->i8_stride,
+                                 self->block_rows, slot, code);
+          _rfl_vector_block_put (codes, self->i8_stride, block_rows, slot,
+                                 code);
+        }
+      g_free (self->codes);
+      self->codes = codes;
+      self->block_rows = block_rows;
+    }
   self->capacity = capacity;
 }
 
@@ -269,10 +301,13 @@ write_slot_locked (RflVectorIndex *self,
                    double          inv_norm)
 {
   float *row = row_at (self, slot);
+  g_autofree gint8 *code = g_new (gint8, self->i8_stride);
 
   _rfl_vector_scale_into (vector, self->dims, inv_norm, self->f32_stride, row);
   self->scales[slot] = _rfl_vector_quantize (row, self->dims, self->i8_stride,
-                                             code_at (self, slot));
+                                             code);
+  _rfl_vector_block_put (self->codes, self->i8_stride, self->block_rows, slot,
+                         code);
 }
 
 /* Keeps the approximate index, and a build in progress, in step with a
@@ -285,12 +320,18 @@ track_write_locked (RflVectorIndex *self,
   if (self->ivf != NULL)
     {
       if (slot == G_MAXSIZE)
-        rfl_ivf_index_remove (self->ivf, id);
+        {
+          rfl_ivf_index_remove (self->ivf, id);
+        }
       else
-        rfl_ivf_index_add (self->ivf,
-                           rfl_ivf_index_assign (self->ivf, row_at (self, slot),
-                                                 code_at (self, slot)),
-                           id, code_at (self, slot), self->scales[slot]);
+        {
+          g_autofree gint8 *code = code_dup (self, slot);
+
+          rfl_ivf_index_add (self->ivf,
+                             rfl_ivf_index_assign (self->ivf,
+                                                   row_at (self, slot), code),
+                             id, code, self->scales[slot]);
+        }
     }
 
   if (self->building)
@@ -423,7 +464,8 @@ rfl_vector_index_remove (RflVectorIndex *self,
       self->scales[slot] = self->scales[last];
       memcpy (row_at (self, slot), row_at (self, last),
               self->f32_stride * sizeof (float));
-      memcpy (code_at (self, slot), code_at (self, last), self->i8_stride);
+      _rfl_vector_block_copy (self->codes, self->i8_stride, self->block_rows,
+                              slot, last);
       _rfl_id_map_set (&self->slots, moved, slot);
 
       /* A build copying rows in order may have passed this slot already
@@ -478,24 +520,28 @@ scan_float_locked (RflVectorIndex *self,
 }
 
 static void
-scan_int8_locked (RflVectorIndex *self,
-                  const gint8    *query_code,
-                  RflVectorHeap  *candidates)
+scan_int8_locked (RflVectorIndex             *self,
+                  const RflVectorQueryGroups *query_groups,
+                  RflVectorHeap              *candidates)
 {
-  gint32 dots[SCAN_BLOCK];
+  gint32 dots[RFL_VECTOR_BLOCK_ROWS_MAX];
 
-  for (gsize start = 0; start < self->count; start += SCAN_BLOCK)
+  for (gsize start = 0; start < self->count; start += self->block_rows)
     {
-      guint n = (guint) MIN (SCAN_BLOCK, self->count - start);
+      guint n = (guint) MIN (self->block_rows, self->count - start);
       const float *scales = self->scales + start;
 
-      _rfl_vector_dot_i8_many (code_at (self, start), self->i8_stride, n,
-                               query_code, dots);
+      _rfl_vector_dot_i8_block (self->codes + start * self->i8_stride,
+                                self->i8_stride, self->block_rows,
+                                query_groups, dots);
       for (guint j = 0; j < n; j++)
         {
           float score = (float) dots[j] * scales[j];
 
-          if (score >= candidates->floor)
+          /* Slots come in increasing order and a tie goes to the smaller
+           * one, so a row only as good as the worst kept one is not
+           * offered at all. */
+          if (score > candidates->floor)
             _rfl_vector_heap_offer (candidates, score, (gint64) (start + j));
         }
     }
@@ -510,6 +556,17 @@ rerank_locked (RflVectorIndex *self,
                gboolean        refs_are_ids,
                RflVectorHeap  *best)
 {
+  /* The candidates' rows lie anywhere in the index: ask for the first
+   * lines of all of them before reading any, so the misses overlap. */
+  if (!refs_are_ids)
+    for (guint i = 0; i < candidates->size; i++)
+      {
+        const char *row = (const char *) row_at (self, (gsize) candidates->items[i].ref);
+
+        for (guint line = 0; line < MIN (self->f32_stride * sizeof (float), 512); line += 64)
+          __builtin_prefetch (row + line);
+      }
+
   for (guint i = 0; i < candidates->size; i++)
     {
       guint64 slot = (guint64) candidates->items[i].ref;
@@ -565,7 +622,12 @@ search_locked (RflVectorIndex      *self,
     }
   else
     {
-      scan_int8_locked (self, query_code, &candidates);
+      RflVectorQueryGroups query_groups;
+
+      _rfl_vector_query_groups_init (&query_groups, query_code,
+                                     self->i8_stride);
+      scan_int8_locked (self, &query_groups, &candidates);
+      _rfl_vector_query_groups_clear (&query_groups);
     }
 
   rerank_locked (self, query, &candidates, refs_are_ids, best);
@@ -810,7 +872,9 @@ assign_all (RflVectorIndex *self,
       memcpy (ids, self->ids + start, n * sizeof (gint64));
       memcpy (scales, self->scales + start, n * sizeof (float));
       memcpy (rows, row_at (self, start), n * self->f32_stride * sizeof (float));
-      memcpy (codes, code_at (self, start), n * self->i8_stride);
+      for (gsize j = 0; j < n; j++)
+        _rfl_vector_block_get (self->codes, self->i8_stride, self->block_rows,
+                               start + j, codes + j * self->i8_stride);
       g_rw_lock_reader_unlock (&self->lock);
 
       for (gsize j = 0; j < n; j++)
@@ -837,12 +901,17 @@ replay_locked (RflVectorIndex *self,
   guint64 slot;
 
   if (_rfl_id_map_lookup (&self->slots, id, &slot))
-    rfl_ivf_index_add (ivf,
-                       rfl_ivf_index_assign (ivf, row_at (self, slot),
-                                             code_at (self, slot)),
-                       id, code_at (self, slot), self->scales[slot]);
+    {
+      g_autofree gint8 *code = code_dup (self, slot);
+
+      rfl_ivf_index_add (ivf, rfl_ivf_index_assign (ivf, row_at (self, slot),
+                                                    code),
+                         id, code, self->scales[slot]);
+    }
   else
-    rfl_ivf_index_remove (ivf, id);
+    {
+      rfl_ivf_index_remove (ivf, id);
+    }
 }
 
 /* Replays the writes made during the build. Returns with the write lock

@@ -31,8 +31,15 @@ typedef void  (*DotI8ManyFunc) (const gint8 *codes,
                                 const gint8 *query,
                                 gint32      *out);
 
+typedef void  (*DotI8BlockFunc) (const gint8                *block,
+                                 guint                       stride,
+                                 guint                       block_rows,
+                                 const RflVectorQueryGroups *query,
+                                 gint32                     *out);
+
 static DotF32Func dot_f32_impl;
 static DotI8ManyFunc dot_i8_many_impl;
+static DotI8BlockFunc dot_i8_block_impl;
 static const char *kernels_name;
 
 static float
@@ -66,6 +73,120 @@ _rfl_vector_dot_i8_many_generic (const gint8 *codes,
       for (guint i = 0; i < stride; i++)
         sum += (gint32) row[i] * (gint32) query[i];
       out[v] = sum;
+    }
+}
+
+/* The blocked layout: @slot's group @g is at its block
+ * + g × block_rows × 4 + (slot mod block_rows) × 4. */
+static inline gsize
+block_offset (guint stride,
+              guint block_rows,
+              gsize slot)
+{
+  return (slot / block_rows) * block_rows * stride + (slot % block_rows) * 4;
+}
+
+void
+_rfl_vector_block_put (gint8       *blocks,
+                       guint        stride,
+                       guint        block_rows,
+                       gsize        slot,
+                       const gint8 *code)
+{
+  gint8 *at = blocks + block_offset (stride, block_rows, slot);
+
+  for (guint g = 0; g < stride / 4; g++)
+    memcpy (at + (gsize) g * block_rows * 4, code + g * 4, 4);
+}
+
+void
+_rfl_vector_block_get (const gint8 *blocks,
+                       guint        stride,
+                       guint        block_rows,
+                       gsize        slot,
+                       gint8       *code)
+{
+  const gint8 *at = blocks + block_offset (stride, block_rows, slot);
+
+  for (guint g = 0; g < stride / 4; g++)
+    memcpy (code + g * 4, at + (gsize) g * block_rows * 4, 4);
+}
+
+void
+_rfl_vector_block_copy (gint8 *blocks,
+                        guint  stride,
+                        guint  block_rows,
+                        gsize  to,
+                        gsize  from)
+{
+  gint8 *dst = blocks + block_offset (stride, block_rows, to);
+  const gint8 *src = blocks + block_offset (stride, block_rows, from);
+
+  if (to == from)
+    return;
+  for (guint g = 0; g < stride / 4; g++)
+    memcpy (dst + (gsize) g * block_rows * 4, src + (gsize) g * block_rows * 4,
+            4);
+}
+
+void
+_rfl_vector_query_groups_init (RflVectorQueryGroups *query,
+                               const gint8          *code,
+                               guint                 stride)
+{
+  guint n = stride / 4;
+
+  query->groups = g_new (guint16, n);
+  query->packed = g_new (guint32, n);
+  query->n_groups = 0;
+  query->sum = 0;
+  for (guint g = 0; g < n; g++)
+    {
+      guint32 packed;
+
+      memcpy (&packed, code + g * 4, 4);
+      if (packed == 0)
+        continue;
+      query->groups[query->n_groups] = (guint16) g;
+      query->packed[query->n_groups] = packed;
+      query->n_groups++;
+      for (guint j = 0; j < 4; j++)
+        query->sum += code[g * 4 + j];
+    }
+}
+
+void
+_rfl_vector_query_groups_clear (RflVectorQueryGroups *query)
+{
+  g_clear_pointer (&query->groups, g_free);
+  g_clear_pointer (&query->packed, g_free);
+  query->n_groups = 0;
+}
+
+void
+_rfl_vector_dot_i8_block_generic (const gint8                *block,
+                                  guint                       stride,
+                                  guint                       block_rows,
+                                  const RflVectorQueryGroups *query,
+                                  gint32                     *out)
+{
+  (void) stride;
+
+  for (guint row = 0; row < block_rows; row++)
+    out[row] = 0;
+  for (guint i = 0; i < query->n_groups; i++)
+    {
+      const gint8 *line = block + (gsize) query->groups[i] * block_rows * 4;
+      gint8 q[4];
+
+      memcpy (q, &query->packed[i], 4);
+      for (guint row = 0; row < block_rows; row++)
+        {
+          const gint8 *x = line + row * 4;
+
+          out[row] += (gint32) x[0] * q[0] + (gint32) x[1] * q[1]
+                      + (gint32) x[2] * q[2] + (gint32) x[3] * q[3];
+        }
     }
 }
 
@@ -204,6 +325,129 @@ dot_i8_many_vnni (const gint8 *codes,
       out[v] = sum - bias;
     }
 }
+
+/* The blocked kernels: one register holds a group of four dimensions of
+ * eight (AVX2) or sixteen (AVX-512) rows, and the query's four bytes of
+ * that group are broadcast; no horizontal sums are needed. A group's line
+ * of the block is read front to back while the sums wait in @out, which
+ * stays in the first-level cache. */
+__attribute__((target ("avx2")))
+static void
+dot_i8_block_avx2 (const gint8                *block,
+                   guint                       stride,
+                   guint                       block_rows,
+                   const RflVectorQueryGroups *query,
+                   gint32                     *out)
+{
+  const __m256i ones = _mm256_set1_epi16 (1);
+
+  (void) stride;
+
+  guint i = 0;
+
+  memset (out, 0, block_rows * sizeof (gint32));
+
+  /* Two groups a pass: half the trips of the sums through the cache. */
+  for (; i + 2 <= query->n_groups; i += 2)
+    {
+      const gint8 *l0 = block + (gsize) query->groups[i] * block_rows * 4;
+      const gint8 *l1 = block + (gsize) query->groups[i + 1] * block_rows * 4;
+      __m256i y0 = _mm256_set1_epi32 ((int) query->packed[i]);
+      __m256i y1 = _mm256_set1_epi32 ((int) query->packed[i + 1]);
+
+      for (guint row = 0; row < block_rows; row += 8)
+        {
+          __m256i x0 = _mm256_loadu_si256 ((const __m256i *) (l0 + row * 4));
+          __m256i x1 = _mm256_loadu_si256 ((const __m256i *) (l1 + row * 4));
+          __m256i sums = _mm256_loadu_si256 ((const __m256i *) (out + row));
+          __m256i p0 = _mm256_maddubs_epi16 (_mm256_sign_epi8 (x0, x0),
+                                             _mm256_sign_epi8 (y0, x0));
+          __m256i p1 = _mm256_maddubs_epi16 (_mm256_sign_epi8 (x1, x1),
+                                             _mm256_sign_epi8 (y1, x1));
+
+          sums = _mm256_add_epi32 (sums, _mm256_madd_epi16 (p0, ones));
+          sums = _mm256_add_epi32 (sums, _mm256_madd_epi16 (p1, ones));
+          _mm256_storeu_si256 ((__m256i *) (out + row), sums);
+        }
+    }
+  for (; i < query->n_groups; i++)
+    {
+      const gint8 *line = block + (gsize) query->groups[i] * block_rows * 4;
+      __m256i y = _mm256_set1_epi32 ((int) query->packed[i]);
+
+      for (guint row = 0; row < block_rows; row += 8)
+        {
+          __m256i x = _mm256_loadu_si256 ((const __m256i *) (line + row * 4));
+          __m256i sums = _mm256_loadu_si256 ((const __m256i *) (out + row));
+          __m256i pairs = _mm256_maddubs_epi16 (_mm256_sign_epi8 (x, x),
+                                                _mm256_sign_epi8 (y, x));
+
+          sums = _mm256_add_epi32 (sums, _mm256_madd_epi16 (pairs, ones));
+          _mm256_storeu_si256 ((__m256i *) (out + row), sums);
+        }
+    }
+}
+
+__attribute__((target ("avx512f,avx512bw,avx512vl,avx512vnni")))
+static void
+dot_i8_block_vnni (const gint8                *block,
+                   guint                       stride,
+                   guint                       block_rows,
+                   const RflVectorQueryGroups *query,
+                   gint32                     *out)
+{
+  const __m512i flip = _mm512_set1_epi8 ((char) 0x80);
+  const __m512i bias = _mm512_set1_epi32 (128 * query->sum);
+
+  (void) stride;
+
+  guint i = 0;
+
+  for (guint row = 0; row < block_rows; row += RFL_VECTOR_LANES)
+    _mm512_storeu_si512 (out + row, _mm512_sub_epi32 (_mm512_setzero_si512 (),
+                                                      bias));
+
+  /* Four groups a pass: a quarter of the trips of the sums through the
+   * cache, and four lines streaming at once. */
+  for (; i + 4 <= query->n_groups; i += 4)
+    {
+      const gint8 *l0 = block + (gsize) query->groups[i] * block_rows * 4;
+      const gint8 *l1 = block + (gsize) query->groups[i + 1] * block_rows * 4;
+      const gint8 *l2 = block + (gsize) query->groups[i + 2] * block_rows * 4;
+      const gint8 *l3 = block + (gsize) query->groups[i + 3] * block_rows * 4;
+      __m512i y0 = _mm512_set1_epi32 ((int) query->packed[i]);
+      __m512i y1 = _mm512_set1_epi32 ((int) query->packed[i + 1]);
+      __m512i y2 = _mm512_set1_epi32 ((int) query->packed[i + 2]);
+      __m512i y3 = _mm512_set1_epi32 ((int) query->packed[i + 3]);
+
+      for (guint row = 0; row < block_rows; row += RFL_VECTOR_LANES)
+        {
+          gsize at = (gsize) row * 4;
+          __m512i acc = _mm512_loadu_si512 (out + row);
+
+          acc = _mm512_dpbusd_epi32 (acc, _mm512_xor_si512 (_mm512_loadu_si512 (l0 + at), flip), y0);
+          acc = _mm512_dpbusd_epi32 (acc, _mm512_xor_si512 (_mm512_loadu_si512 (l1 + at), flip), y1);
+          acc = _mm512_dpbusd_epi32 (acc, _mm512_xor_si512 (_mm512_loadu_si512 (l2 + at), flip), y2);
+          acc = _mm512_dpbusd_epi32 (acc, _mm512_xor_si512 (_mm512_loadu_si512 (l3 + at), flip), y3);
+          _mm512_storeu_si512 (out + row, acc);
+        }
+    }
+  for (; i < query->n_groups; i++)
+    {
+      const gint8 *line = block + (gsize) query->groups[i] * block_rows * 4;
+      __m512i y = _mm512_set1_epi32 ((int) query->packed[i]);
+
+      for (guint row = 0; row < block_rows; row += RFL_VECTOR_LANES)
+        {
+          __m512i x = _mm512_xor_si512 (_mm512_loadu_si512 (line + row * 4),
+                                        flip);
+
+          _mm512_storeu_si512 (out + row,
+                               _mm512_dpbusd_epi32 (_mm512_loadu_si512 (out + row),
+                                                    x, y));
+        }
+    }
+}
 #endif
 
 void
@@ -215,6 +459,7 @@ _rfl_vector_kernels_init (void)
     {
       dot_f32_impl = dot_f32_generic;
       dot_i8_many_impl = _rfl_vector_dot_i8_many_generic;
+      dot_i8_block_impl = _rfl_vector_dot_i8_block_generic;
       kernels_name = "generic";
 #ifdef RFL_VECTOR_X86
       __builtin_cpu_init ();
@@ -222,6 +467,7 @@ _rfl_vector_kernels_init (void)
         {
           dot_f32_impl = dot_f32_avx2;
           dot_i8_many_impl = dot_i8_many_avx2;
+          dot_i8_block_impl = dot_i8_block_avx2;
           kernels_name = "avx2";
         }
       if (__builtin_cpu_supports ("avx512f")
@@ -231,6 +477,7 @@ _rfl_vector_kernels_init (void)
           && g_getenv ("RFL_VECTOR_NO_AVX512") == NULL)
         {
           dot_i8_many_impl = dot_i8_many_vnni;
+          dot_i8_block_impl = dot_i8_block_vnni;
           kernels_name = "avx2 + avx512-vnni";
         }
 #endif
@@ -274,6 +521,16 @@ _rfl_vector_dot_i8_many (const gint8 *codes,
                          gint32      *out)
 {
   dot_i8_many_impl (codes, stride, n, query, out);
+}
+
+void
+_rfl_vector_dot_i8_block (const gint8                *block,
+                          guint                       stride,
+                          guint                       block_rows,
+                          const RflVectorQueryGroups *query,
+                          gint32                     *out)
+{
+  dot_i8_block_impl (block, stride, block_rows, query, out);
 }
 
 double

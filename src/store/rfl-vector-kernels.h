@@ -45,6 +45,60 @@ void     _rfl_vector_dot_i8_many_generic   (const gint8  *codes,
                                             const gint8  *query,
                                             gint32       *out);
 
+/* The blocked int8 layout of an index's rows: blocks of @block_rows rows
+ * (a multiple of RFL_VECTOR_LANES), and in a block, for each group of
+ * four dimensions, the four bytes of every row one after another. A block
+ * takes @block_rows × stride bytes, so the rows of a growing array of
+ * blocks never move. A query that is zero in a group skips its bytes, and
+ * the bytes it reads are long runs that the hardware prefetches: the
+ * hashing embedder's queries are zero in most groups. */
+#define RFL_VECTOR_LANES          16
+#define RFL_VECTOR_BLOCK_ROWS_MAX 1024
+
+void     _rfl_vector_block_put             (gint8        *blocks,
+                                            guint         stride,
+                                            guint         block_rows,
+                                            gsize         slot,
+                                            const gint8  *code);
+void     _rfl_vector_block_get             (const gint8  *blocks,
+                                            guint         stride,
+                                            guint         block_rows,
+                                            gsize         slot,
+                                            gint8        *code);
+void     _rfl_vector_block_copy            (gint8        *blocks,
+                                            guint         stride,
+                                            guint         block_rows,
+                                            gsize         to,
+                                            gsize         from);
+
+/* A query code prepared for blocked scans: the groups of four dimensions
+ * where it is not zero, with their four bytes packed. */
+typedef struct
+{
+  guint    n_groups;
+  guint16 *groups;    /* owned */
+  guint32 *packed;    /* owned */
+  gint32   sum;       /* of every byte */
+} RflVectorQueryGroups;
+
+void     _rfl_vector_query_groups_init     (RflVectorQueryGroups *query,
+                                            const gint8  *code,
+                                            guint         stride);
+void     _rfl_vector_query_groups_clear    (RflVectorQueryGroups *query);
+
+/* Writes the dot products of the @block_rows rows of the block at @block
+ * with @query to @out. */
+void     _rfl_vector_dot_i8_block          (const gint8  *block,
+                                            guint         stride,
+                                            guint         block_rows,
+                                            const RflVectorQueryGroups *query,
+                                            gint32       *out);
+void     _rfl_vector_dot_i8_block_generic  (const gint8  *block,
+                                            guint         stride,
+                                            guint         block_rows,
+                                            const RflVectorQueryGroups *query,
+                                            gint32       *out);
+
 /* Sum of squares in double precision; -1 when a value is not finite. */
 double   _rfl_vector_norm2                 (const float  *vector,
                                             guint         dims);
