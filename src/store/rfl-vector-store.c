@@ -2017,7 +2017,10 @@ search_filtered (RflVectorStore  *self,
     {
       guint owned = rfl_text_index_count_user (words, user_id);
 
-      if (owned > 0)
+      /* Every row is the user's: none will be filtered out. */
+      if (owned == count && user_id != 0)
+        k = (guint) MIN (count, limit);
+      else if (owned > 0)
         k = (guint) MIN (count, MAX ((gsize) limit * 5 * count / (4 * owned),
                                      MIN_CANDIDATES));
     }
