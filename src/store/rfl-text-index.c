@@ -25,6 +25,12 @@ typedef struct
 
 typedef struct
 {
+  double  norm;               /* the length term of BM25's denominator */
+  gint64  user_id;
+} DocTerm;
+
+typedef struct
+{
   guint32 doc;                /* position in docs */
   guint32 count;              /* how often the word occurs in it */
 } Posting;
@@ -44,6 +50,10 @@ struct _RflTextIndex
    * them taken uses its own. */
   GMutex      scratch_lock;
   double     *scores;
+  /* Made by the first search: per row, the length term of BM25's
+   * denominator, k1 × (1 − b + b × length / average length), and the
+   * user, side by side for the scoring loop. */
+  DocTerm    *terms;
   guint32    *touched;
   guint       scratch_len;
 };
@@ -93,6 +103,7 @@ rfl_text_index_unref (RflTextIndex *self)
   g_hash_table_unref (self->per_user);
   g_free (self->scores);
   g_free (self->touched);
+  g_free (self->terms);
   g_mutex_clear (&self->scratch_lock);
   g_free (self);
 }
@@ -246,6 +257,7 @@ rfl_text_index_add (RflTextIndex *self,
 
   g_return_if_fail (self != NULL);
   g_return_if_fail (!g_hash_table_contains (self->positions, &id));
+  g_return_if_fail (self->terms == NULL);
 
   g_array_append_val (self->docs, doc);
   g_hash_table_insert (self->positions, g_memdup2 (&id, sizeof id),
@@ -258,7 +270,7 @@ rfl_text_index_add (RflTextIndex *self,
 
   g_array_index (self->docs, Doc, context.doc).length = context.length;
   self->n_words += context.length;
-  self->size += sizeof doc + 48;
+  self->size += sizeof doc + sizeof (DocTerm) + 48;
 }
 
 guint
@@ -321,6 +333,32 @@ typedef struct
   gint64 id;
 } Ranked;
 
+/* The rows' length terms, made once: the index no longer changes once it
+ * is searched. */
+static const DocTerm *
+ensure_terms (RflTextIndex *self)
+{
+  if (g_once_init_enter (&self->terms))
+    {
+      guint n_docs = self->docs->len;
+      double average = (double) self->n_words / n_docs;
+      DocTerm *terms = g_new (DocTerm, n_docs);
+
+      for (guint i = 0; i < n_docs; i++)
+        {
+          const Doc *doc = &g_array_index (self->docs, Doc, i);
+
+          /* Evaluated as FTS5 does, so that equal scores tie alike. */
+          terms[i].norm = BM25_K1 * (1 - BM25_B + BM25_B * doc->length
+                                                  / average);
+          terms[i].user_id = doc->user_id;
+        }
+      g_once_init_leave (&self->terms, terms);
+    }
+
+  return self->terms;
+}
+
 static gboolean
 ranks_before (const Ranked *a,
               const Ranked *b)
@@ -342,8 +380,9 @@ rfl_text_index_search (RflTextIndex *self,
   gboolean shared;
   double *scores;
   guint32 *touched;
+  const DocTerm *terms;
   guint n_docs, n_touched = 0, n_best = 0;
-  double average;
+  gboolean everyone;
 
   g_return_val_if_fail (self != NULL, 0);
   g_return_val_if_fail (ids != NULL || limit == 0, 0);
@@ -356,7 +395,8 @@ rfl_text_index_search (RflTextIndex *self,
   if (words->len == 0)
     return 0;
 
-  average = (double) self->n_words / n_docs;
+  terms = ensure_terms (self);
+  everyone = user_id == 0 || rfl_text_index_count_user (self, user_id) == n_docs;
   shared = g_mutex_trylock (&self->scratch_lock);
   if (shared)
     {
@@ -394,18 +434,15 @@ rfl_text_index_search (RflTextIndex *self,
       for (guint i = 0; i < postings->len; i++)
         {
           const Posting *posting = &g_array_index (postings, Posting, i);
-          const Doc *doc = &g_array_index (self->docs, Doc, posting->doc);
+          const DocTerm *term = &terms[posting->doc];
           double f = posting->count;
 
-          if (user_id != 0 && doc->user_id != user_id)
+          if (!everyone && term->user_id != user_id)
             continue;
           if (scores[posting->doc] == 0.0)
             touched[n_touched++] = posting->doc;
-          /* Evaluated as FTS5 does, so that equal scores tie alike. */
           scores[posting->doc] += idf * ((f * (BM25_K1 + 1.0))
-                                         / (f + BM25_K1 * (1 - BM25_B
-                                                           + BM25_B * doc->length
-                                                             / average)));
+                                         / (f + term->norm));
         }
     }
 
