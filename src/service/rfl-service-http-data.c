@@ -228,33 +228,9 @@ respond_no_content (RflRequest *request)
 
 /* Memories --------------------------------------------------------------- */
 
-/* A memory as the single-memory answers give it. write_memory() writes the
- * same members in the same order for the lists. */
-static JsonObject *
-memory_to_json (const RflMemory *memory)
-{
-  JsonObject *object = json_object_new ();
-
-  json_object_set_int_member (object, "id", memory->id);
-  json_object_set_int_member (object, "user_id", memory->user_id);
-  json_object_set_string_member (object, "kind", rfl_memory_kind_to_string (memory->kind));
-  json_object_set_string_member (object, "key", memory->key);
-  json_object_set_string_member (object, "value", memory->value);
-  json_object_set_double_member (object, "importance", memory->importance);
-  json_object_set_double_member (object, "confidence", memory->confidence);
-  json_object_set_int_member (object, "mentions", memory->mentions);
-  json_object_set_int_member (object, "created_at", memory->created_at);
-  json_object_set_int_member (object, "updated_at", memory->updated_at);
-  if (memory->last_used_at != 0)
-    json_object_set_int_member (object, "last_used_at", memory->last_used_at);
-  else
-    json_object_set_null_member (object, "last_used_at");
-
-  return object;
-}
-
-/* The lists of memories are the busiest answers: they are written as text
- * directly rather than built as a tree first. */
+/* A memory, in every answer that holds one. The lists of memories are the
+ * busiest answers: memories are written as text directly rather than
+ * built as a tree first. */
 static void
 write_memory (RflJsonWriter   *writer,
               const RflMemory *memory)
@@ -290,6 +266,19 @@ write_memory (RflJsonWriter   *writer,
 
 /* Room for a typical memory, so that the answer grows once or never. */
 #define MEMORY_TEXT_SIZE 320
+
+static void
+respond_memory (RflRequest      *request,
+                guint            status,
+                const RflMemory *memory)
+{
+  GString *body = g_string_sized_new (MEMORY_TEXT_SIZE);
+  RflJsonWriter writer;
+
+  rfl_json_writer_init (&writer, body);
+  write_memory (&writer, memory);
+  rfl_request_respond_json_text (request, status, body);
+}
 
 /* Opens {"data":[ in @body; list_text_end() closes it and answers. */
 static void
@@ -475,7 +464,7 @@ create_memory_cb (RflRequest *request,
     }
 
   _rfl_service_queue_reembed (http->core);
-  respond_object (request, SOUP_STATUS_CREATED, memory_to_json (stored));
+  respond_memory (request, SOUP_STATUS_CREATED, stored);
 }
 
 /* PATCH /api/v1/memories/{id} */
@@ -515,7 +504,7 @@ update_memory_cb (RflRequest *request,
     }
 
   _rfl_service_queue_reembed (http->core);
-  respond_object (request, SOUP_STATUS_OK, memory_to_json (memory));
+  respond_memory (request, SOUP_STATUS_OK, memory);
 }
 
 /* DELETE /api/v1/memories/{id} */
