@@ -9,8 +9,9 @@
 # script that POSTs /api/v1/memories/search {"query": …, "k": 10,
 # "user_id": …} with "Authorization: Bearer <the API key>", cycling through
 # a fixed list of queries: a 2 s warm-up, then one run bounded by DURATION
-# (default 10s) with THREADS (2) threads and CONNECTIONS (50) connections.
-# GET /healthz is measured the same way for comparison. Installs wrk with
+# (default 10s) with THREADS (2) threads, for each number of connections in
+# CONNECTIONS (default "8 16 50"). GET /healthz is measured the same way
+# for comparison. Installs wrk with
 # apt-get when it is missing. Prints the API key, a table of requests per
 # second and latency percentiles, then stops the server with SIGTERM.
 set -eu
@@ -22,7 +23,7 @@ bench="$builddir/tests/bench/bench-api"
 memories=${MEMORIES:-10000}
 duration=${DURATION:-10s}
 threads=${THREADS:-2}
-connections=${CONNECTIONS:-50}
+connections=${CONNECTIONS:-8 16 50}
 
 for program in "$app" "$bench"; do
   [ -x "$program" ] || { echo "bench-search.sh: $program is not built" >&2; exit 1; }
@@ -106,24 +107,29 @@ to_ms() {
 
 row() {
   name=$1
-  shift
-  wrk -t"$threads" -c"$connections" -d2s "$@" > /dev/null
-  wrk -t"$threads" -c"$connections" -d"$duration" --latency "$@" > "$tmp/wrk"
+  c=$2
+  shift 2
+  wrk -t"$threads" -c"$c" -d2s "$@" > /dev/null
+  wrk -t"$threads" -c"$c" -d"$duration" --latency "$@" > "$tmp/wrk"
   rps=$(sed -n 's/^Requests\/sec: *//p' "$tmp/wrk")
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$tmp/wrk")")
   p90=$(to_ms "$(awk '$1 == "90%" {print $2}' "$tmp/wrk")")
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$tmp/wrk")")
   max=$(to_ms "$(awk '$1 == "Latency" {print $4; exit}' "$tmp/wrk")")
   errors=$(awk '/^  Non-2xx/ {n += $NF} /^  Socket errors/ {gsub(",", ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$tmp/wrk")
-  printf '%-28s %12s %9s %9s %9s %9s %8s\n' \
-    "$name" "$rps" "$p50" "$p90" "$p99" "$max" "$errors"
+  printf '%-28s %5s %12s %9s %9s %9s %9s %8s\n' \
+    "$name" "$c" "$rps" "$p50" "$p90" "$p99" "$max" "$errors"
 }
 
-echo "reflection serve on $url: wrk -t$threads -c$connections -d$duration --latency ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
-printf '%-28s %12s %9s %9s %9s %9s %8s\n' \
-  request requests/s p50-ms p90-ms p99-ms max-ms errors
-row "GET /healthz" "$url/healthz"
-row "POST memories/search (k=10)" -s "$tmp/search.lua" "$url"
+echo "reflection serve on $url: wrk -t$threads -d$duration --latency ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '%-28s %5s %12s %9s %9s %9s %9s %8s\n' \
+  request conns requests/s p50-ms p90-ms p99-ms max-ms errors
+for c in $connections; do
+  row "GET /healthz" "$c" "$url/healthz"
+done
+for c in $connections; do
+  row "POST memories/search (k=10)" "$c" -s "$tmp/search.lua" "$url"
+done
 
 rss=$(awk '/^VmHWM/ {print $2 / 1024}' "/proc/$pid/status")
 kill -TERM "$pid"
