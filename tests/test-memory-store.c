@@ -739,6 +739,144 @@ test_search_async (Fixture       *fixture,
   g_assert_error (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT);
 }
 
+static void
+assert_hits_match (Fixture   *fixture,
+                   GPtrArray *got,
+                   GArray    *ranking,
+                   GHashTable *deleted)
+{
+  guint next = 0;
+
+  for (guint i = 0; i < ranking->len; i++)
+    {
+      const RflHybridHit *want = &g_array_index (ranking, RflHybridHit, i);
+      g_autoptr(RflMemory) stored = NULL;
+      RflMemoryHit *hit;
+
+      if (deleted != NULL && g_hash_table_contains (deleted, &want->id))
+        continue;
+
+      g_assert_cmpuint (next, <, got->len);
+      hit = g_ptr_array_index (got, next++);
+      g_assert_cmpint (hit->memory->id, ==, want->id);
+      g_assert_cmpfloat (hit->score, ==, want->score);
+      g_assert_cmpfloat (hit->similarity, ==, want->similarity);
+      g_assert_cmpuint (hit->vector_rank, ==, want->vector_rank);
+      g_assert_cmpuint (hit->text_rank, ==, want->text_rank);
+
+      stored = get (fixture, want->id);
+      g_assert_cmpint (hit->memory->tenant_id, ==, fixture->tenant);
+      g_assert_cmpint (hit->memory->user_id, ==, stored->user_id);
+      g_assert_cmpint (hit->memory->kind, ==, stored->kind);
+      g_assert_cmpstr (hit->memory->key, ==, stored->key);
+      g_assert_cmpstr (hit->memory->value, ==, stored->value);
+      g_assert_cmpfloat (hit->memory->importance, ==, stored->importance);
+      g_assert_cmpint (hit->memory->created_at, ==, stored->created_at);
+    }
+
+  g_assert_cmpuint (next, ==, got->len);
+}
+
+/* Many hits are read back in the order of the ranking, over more than one
+ * statement; rows deleted after the ranking are left out; no transaction
+ * stays open afterwards, and inside the caller's one the reads are part of
+ * it. */
+static void
+test_search_rows (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const guint n_memories = 150;
+  const guint limit = 140;
+  sqlite3 *handle = _rfl_database_get_handle (fixture->db);
+  g_autoptr(GHashTable) deleted = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GArray) ranking = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) sql = NULL;
+  const guint gone[] = { 0, 63, 64, 65, 127, 128, 139 };
+
+  for (guint i = 0; i < n_memories; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("plant %u", i);
+      g_autofree char *value = g_strdup_printf ("waters garden plant %u "
+                                                "every %u days", i, i % 7 + 1);
+
+      upsert_full (fixture, fixture->tenant, fixture->user,
+                   RFL_MEMORY_KIND_FACT, key, value, (i % 10) / 10.0,
+                   NULL, NULL);
+    }
+
+  ranking = rfl_vector_store_search_hybrid (fixture->vectors, fixture->tenant,
+                                            RFL_VECTOR_KIND_MEMORY,
+                                            fixture->user, "garden plant",
+                                            NULL, 0, limit, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ranking->len, ==, limit);
+
+  /* Few and many: one statement, and several. */
+  for (guint n = 1; n <= limit; n = n < 9 ? n + 1 : MIN (n * 2 + 1, limit))
+    {
+      g_autoptr(GArray) expected = NULL;
+
+      expected = rfl_vector_store_search_hybrid (fixture->vectors,
+                                                 fixture->tenant,
+                                                 RFL_VECTOR_KIND_MEMORY,
+                                                 fixture->user, "garden plant",
+                                                 NULL, 0, n, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (expected->len, ==, n);
+      hits = rfl_memory_store_search (fixture->memories, fixture->tenant,
+                                      fixture->user, "garden plant", NULL, 0,
+                                      n, &error);
+      g_assert_no_error (error);
+      assert_hits_match (fixture, hits, expected, NULL);
+      g_assert_true (sqlite3_get_autocommit (handle));
+      g_clear_pointer (&hits, g_ptr_array_unref);
+
+      if (n == limit)
+        break;
+    }
+
+  /* Ranked on the worker, then rows go before they are read. */
+  rfl_memory_store_search_async (fixture->memories, fixture->tenant,
+                                 fixture->user, "garden plant", limit, NULL,
+                                 async_done, &result);
+  deleted = g_hash_table_new (g_int64_hash, g_int64_equal);
+  sql = g_string_new ("DELETE FROM memories WHERE id IN (");
+  for (guint i = 0; i < G_N_ELEMENTS (gone); i++)
+    {
+      RflHybridHit *hit = &g_array_index (ranking, RflHybridHit, gone[i]);
+
+      g_hash_table_add (deleted, &hit->id);
+      g_string_append_printf (sql, "%s%" G_GINT64_FORMAT, i > 0 ? ", " : "",
+                              hit->id);
+    }
+  g_string_append_c (sql, ')');
+  g_assert_true (_rfl_database_exec (fixture->db, sql->str, &error));
+  g_assert_no_error (error);
+
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  hits = rfl_memory_store_search_finish (fixture->memories, result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (hits->len, ==, limit - G_N_ELEMENTS (gone));
+  assert_hits_match (fixture, hits, ranking, deleted);
+  g_assert_true (sqlite3_get_autocommit (handle));
+  g_clear_pointer (&hits, g_ptr_array_unref);
+
+  /* Inside the caller's transaction, which stays open. */
+  g_assert_true (rfl_vector_store_begin (fixture->vectors, &error));
+  hits = rfl_memory_store_search (fixture->memories, fixture->tenant,
+                                  fixture->user, "garden plant", NULL, 0,
+                                  limit, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (hits->len, ==, limit);
+  g_assert_false (sqlite3_get_autocommit (handle));
+  g_assert_true (rfl_vector_store_commit (fixture->vectors, &error));
+  g_assert_no_error (error);
+}
+
 /* The words of memories are searched from memory: every change, also one
  * made by a cascade or rolled back, shows in the next search. */
 static void
@@ -814,6 +952,7 @@ main (int   argc,
   ADD ("search", test_search);
   ADD ("search-after-changes", test_search_after_changes);
   ADD ("search-async", test_search_async);
+  ADD ("search-rows", test_search_rows);
 
 #undef ADD
 

@@ -53,11 +53,21 @@ static const char delete_sql[] =
 static const char get_sql[] =
   "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = ?1 AND id = ?2";
 
-/* The unary + keeps SQLite from scanning the tenant's index: the ids are
- * looked up by primary key and only then checked against the tenant. */
-static const char get_many_sql[] =
+/* Reading the rows of search hits: one SELECT by primary key for each
+ * id, ?2 onwards, joined with UNION ALL, so that the rows come back in the
+ * order of the hits in one statement and one read transaction. The unary
+ * + keeps SQLite from scanning the tenant's index: the row is found by its
+ * id and only then checked against the tenant. There is one statement for
+ * each power of two up to READ_MAX_IDS ids; the slots past the ids are
+ * bound to NULL, which matches no row. */
+#define READ_MAX_IDS   64
+#define N_READ_SIZES   7      /* 1, 2, 4, … READ_MAX_IDS */
+
+G_STATIC_ASSERT (1u << (N_READ_SIZES - 1) == READ_MAX_IDS);
+
+static const char get_by_id_part[] =
   "SELECT " MEMORY_COLUMNS " FROM memories"
-  " WHERE +tenant_id = ?1 AND id IN (SELECT value FROM json_each (?2))";
+  " WHERE +tenant_id = ?1 AND id = ?";
 
 static const char list_sql[] =
   "SELECT " MEMORY_COLUMNS " FROM memories"
@@ -223,6 +233,9 @@ struct _RflMemoryStore
 
   RflDatabase     *db;        /* owned */
   RflVectorStore  *vectors;   /* owned */
+  /* Owned, prepared when first needed: the statements that read search
+   * hits, kept here rather than looked up by their long text. */
+  sqlite3_stmt    *read_stmts[N_READ_SIZES];
 };
 
 G_DEFINE_FINAL_TYPE (RflMemoryStore, rfl_memory_store, G_TYPE_OBJECT)
@@ -232,6 +245,9 @@ rfl_memory_store_finalize (GObject *object)
 {
   RflMemoryStore *self = (RflMemoryStore *)object;
 
+  /* Before the connection can close. */
+  for (guint i = 0; i < N_READ_SIZES; i++)
+    g_clear_pointer (&self->read_stmts[i], sqlite3_finalize);
   g_clear_object (&self->vectors);
   g_clear_object (&self->db);
 
@@ -963,12 +979,6 @@ rfl_memory_store_mark_used (RflMemoryStore  *self,
 
 /* Search ---------------------------------------------------------------- */
 
-static void
-free_int64 (gpointer data)
-{
-  g_free (data);
-}
-
 static GPtrArray *hits_to_results (RflMemoryStore  *self,
                                    gint64           tenant_id,
                                    GArray          *hits,
@@ -1005,6 +1015,137 @@ rfl_memory_store_search (RflMemoryStore  *self,
   return hits_to_results (self, tenant_id, hits, error);
 }
 
+/* The statement that reads up to @n_ids rows by id, and its number of id
+ * slots. Release it like a cached statement. */
+static sqlite3_stmt *
+get_read_stmt (RflMemoryStore  *self,
+               guint            n_ids,
+               guint           *n_slots,
+               GError         **error)
+{
+  guint size = 0;
+
+  g_assert (n_ids >= 1 && n_ids <= READ_MAX_IDS);
+
+  while ((1u << size) < n_ids)
+    size++;
+
+  if (self->read_stmts[size] == NULL)
+    {
+      g_autoptr(GString) sql = g_string_new (NULL);
+      int rc;
+
+      for (guint i = 0; i < 1u << size; i++)
+        {
+          if (i > 0)
+            g_string_append (sql, " UNION ALL ");
+          g_string_append (sql, get_by_id_part);
+          g_string_append_printf (sql, "%u", i + 2);
+        }
+
+      rc = sqlite3_prepare_v3 (_rfl_database_get_handle (self->db),
+                               sql->str, (int) sql->len,
+                               SQLITE_PREPARE_PERSISTENT,
+                               &self->read_stmts[size], NULL);
+      if (rc != SQLITE_OK)
+        {
+          g_clear_pointer (&self->read_stmts[size], sqlite3_finalize);
+          _rfl_database_set_error (self->db, rc, error);
+          return NULL;
+        }
+    }
+
+  *n_slots = 1u << size;
+  return self->read_stmts[size];
+}
+
+/* Reads the rows of @n hits (at most READ_MAX_IDS) into @memories, in the
+ * order of the hits; a row that is gone, or not the tenant's, stays
+ * NULL. */
+static gboolean
+read_hit_rows (RflMemoryStore      *self,
+               gint64               tenant_id,
+               const RflHybridHit  *hits,
+               guint                n,
+               RflMemory          **memories,
+               GError             **error)
+{
+  g_autoptr(RflCachedStmt) stmt = NULL;
+  guint n_slots;
+  guint next = 0;
+  int rc;
+
+  stmt = get_read_stmt (self, n, &n_slots, error);
+  if (stmt == NULL)
+    return FALSE;
+
+  sqlite3_bind_int64 (stmt, 1, tenant_id);
+  for (guint i = 0; i < n_slots; i++)
+    {
+      if (i < n)
+        sqlite3_bind_int64 (stmt, (int) i + 2, hits[i].id);
+      else
+        sqlite3_bind_null (stmt, (int) i + 2);
+    }
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      RflMemory *memory = read_memory (stmt);
+
+      /* Each slot gives at most one row, in order: the row belongs to the
+       * next hit of its id. */
+      while (next < n && hits[next].id != memory->id)
+        next++;
+
+      if (next < n)
+        memories[next++] = memory;
+      else
+        rfl_memory_free (memory);
+    }
+
+  if (rc != SQLITE_DONE)
+    return _rfl_database_set_error (self->db, rc, error);
+
+  return TRUE;
+}
+
+/* Reads that take more than one statement share one read transaction, so
+ * that they see the same rows; inside the caller's transaction they are
+ * part of it. */
+static gboolean
+begin_read (RflMemoryStore  *self,
+            guint            n_ids,
+            gboolean        *began,
+            GError         **error)
+{
+  *began = FALSE;
+
+  if (n_ids <= READ_MAX_IDS
+      || !sqlite3_get_autocommit (_rfl_database_get_handle (self->db)))
+    return TRUE;
+
+  if (!_rfl_database_exec (self->db, "BEGIN DEFERRED", error))
+    return FALSE;
+
+  *began = TRUE;
+  return TRUE;
+}
+
+static void
+end_read (RflMemoryStore *self,
+          gboolean        began)
+{
+  sqlite3 *handle = _rfl_database_get_handle (self->db);
+
+  if (!began || sqlite3_get_autocommit (handle))
+    return;
+
+  /* Nothing was written: ending it cannot lose anything. */
+  if (sqlite3_exec (handle, "COMMIT", NULL, NULL, NULL) != SQLITE_OK
+      && !sqlite3_get_autocommit (handle))
+    sqlite3_exec (handle, "ROLLBACK", NULL, NULL, NULL);
+}
+
 /* The rows of @hits, read now: a row deleted since the ranking is left
  * out. Returns a GPtrArray of RflMemoryHit. */
 static GPtrArray *
@@ -1013,55 +1154,53 @@ hits_to_results (RflMemoryStore  *self,
                  GArray          *hits,
                  GError         **error)
 {
-  g_autoptr(GPtrArray) memories = NULL;
   g_autoptr(GPtrArray) results = NULL;
-  g_autoptr(GHashTable) by_id = NULL;
-  g_autoptr(RflCachedStmt) stmt = NULL;
-  g_autoptr(GString) json = g_string_new ("[");
+  gboolean began;
+  gboolean ok = TRUE;
 
-  for (guint i = 0; i < hits->len; i++)
-    g_string_append_printf (json, "%s%" G_GINT64_FORMAT, i > 0 ? "," : "",
-                            g_array_index (hits, RflHybridHit, i).id);
-  g_string_append_c (json, ']');
+  results = g_ptr_array_new_full (hits->len,
+                                  (GDestroyNotify) rfl_memory_hit_free);
+  if (hits->len == 0)
+    return g_steal_pointer (&results);
 
-  stmt = _rfl_database_prepare (self->db, get_many_sql, error);
-  if (stmt == NULL)
+  if (!begin_read (self, hits->len, &began, error))
     return NULL;
 
-  sqlite3_bind_int64 (stmt, 1, tenant_id);
-  sqlite3_bind_text (stmt, 2, json->str, json->len, SQLITE_STATIC);
-  memories = read_memories (self, stmt, error);
-  if (memories == NULL)
+  for (guint start = 0; ok && start < hits->len; start += READ_MAX_IDS)
+    {
+      const RflHybridHit *chunk = &g_array_index (hits, RflHybridHit, start);
+      RflMemory *memories[READ_MAX_IDS] = { NULL, };
+      guint n = MIN (hits->len - start, READ_MAX_IDS);
+
+      ok = read_hit_rows (self, tenant_id, chunk, n, memories, error);
+
+      for (guint i = 0; i < n; i++)
+        {
+          RflMemoryHit *result;
+
+          if (memories[i] == NULL)
+            continue;
+
+          if (!ok)
+            {
+              rfl_memory_free (memories[i]);
+              continue;
+            }
+
+          result = g_new0 (RflMemoryHit, 1);
+          result->memory = memories[i];
+          result->score = chunk[i].score;
+          result->similarity = chunk[i].similarity;
+          result->vector_rank = chunk[i].vector_rank;
+          result->text_rank = chunk[i].text_rank;
+          g_ptr_array_add (results, result);
+        }
+    }
+
+  end_read (self, began);
+
+  if (!ok)
     return NULL;
-
-  by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, free_int64,
-                                 NULL);
-  for (guint i = 0; i < memories->len; i++)
-    {
-      RflMemory *memory = g_ptr_array_index (memories, i);
-
-      g_hash_table_insert (by_id, g_memdup2 (&memory->id, sizeof (gint64)),
-                           memory);
-    }
-
-  results = g_ptr_array_new_with_free_func ((GDestroyNotify) rfl_memory_hit_free);
-  for (guint i = 0; i < hits->len; i++)
-    {
-      const RflHybridHit *hit = &g_array_index (hits, RflHybridHit, i);
-      RflMemory *memory = g_hash_table_lookup (by_id, &hit->id);
-      RflMemoryHit *result;
-
-      if (memory == NULL)
-        continue;
-
-      result = g_new0 (RflMemoryHit, 1);
-      result->memory = rfl_memory_copy (memory);
-      result->score = hit->score;
-      result->similarity = hit->similarity;
-      result->vector_rank = hit->vector_rank;
-      result->text_rank = hit->text_rank;
-      g_ptr_array_add (results, result);
-    }
 
   return g_steal_pointer (&results);
 }
@@ -1086,12 +1225,11 @@ search_call_free (gpointer data)
 }
 
 static void
-search_thread_cb (GTask        *task,
-                  gpointer      source_object,
-                  gpointer      task_data,
-                  GCancellable *cancellable)
+search_worker (gpointer data,
+               gpointer user_data)
 {
-  SearchCall *call = task_data;
+  g_autoptr(GTask) task = data;
+  SearchCall *call = g_task_get_task_data (task);
   GError *error = NULL;
   GArray *hits;
 
@@ -1101,6 +1239,27 @@ search_thread_cb (GTask        *task,
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, hits, (GDestroyNotify) g_array_unref);
+}
+
+/* Searches rank on threads of their own, one for each processor: the work
+ * is all computation, so more threads would only take turns, and a search
+ * queued behind a busy thread costs its caller no wake-up. */
+static GThreadPool *
+get_search_pool (void)
+{
+  static GThreadPool *pool;
+
+  if (g_once_init_enter (&pool))
+    {
+      GThreadPool *created;
+
+      created = g_thread_pool_new (search_worker, NULL,
+                                   (int) MAX (1, g_get_num_processors ()),
+                                   FALSE, NULL);
+      g_once_init_leave (&pool, created);
+    }
+
+  return pool;
 }
 
 void
@@ -1160,7 +1319,7 @@ rfl_memory_store_search_async (RflMemoryStore      *self,
       return;
     }
 
-  g_task_run_in_thread (task, search_thread_cb);
+  g_thread_pool_push (get_search_pool (), g_steal_pointer (&task), NULL);
 }
 
 GPtrArray *
