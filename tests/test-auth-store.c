@@ -596,6 +596,109 @@ test_key_suspended_tenant (Fixture       *fixture,
   g_assert_nonnull (key);
 }
 
+/* A deleted tenant, or one whose row is gone, refuses its keys like a
+ * suspended one. */
+static void
+test_key_deleted_tenant (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autofree char *plaintext = NULL;
+  g_autofree char *other = NULL;
+  g_autoptr(RflApiKey) key = NULL;
+  g_autoptr(GError) error = NULL;
+
+  plaintext = create_key (fixture, fixture->tenant_a, "CI",
+                          RFL_API_SCOPE_CHAT, NULL);
+  other = create_key (fixture, fixture->tenant_b, "CI",
+                      RFL_API_SCOPE_CHAT, NULL);
+
+  exec_sql (fixture, "UPDATE tenants SET status = 'deleted' "
+                     "WHERE name = 'Alpha'");
+  key = rfl_auth_store_authenticate_api_key (fixture->store, plaintext,
+                                             &error);
+  g_assert_null (key);
+  assert_unauthorized (error, "suspended or deleted");
+  g_clear_error (&error);
+
+  /* Without its tenant row (only possible with the foreign keys off). */
+  exec_sql (fixture, "PRAGMA foreign_keys = OFF;"
+                     "DELETE FROM tenants WHERE name = 'Alpha';"
+                     "PRAGMA foreign_keys = ON;");
+  g_assert_cmpint (query_int (fixture, "SELECT count(*) FROM api_keys"),
+                   ==, 2);
+  key = rfl_auth_store_authenticate_api_key (fixture->store, plaintext,
+                                             &error);
+  g_assert_null (key);
+  assert_unauthorized (error, "suspended or deleted");
+  g_clear_error (&error);
+
+  /* The other tenant's key is not affected. */
+  key = rfl_auth_store_authenticate_api_key (fixture->store, other, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (key->tenant_id, ==, fixture->tenant_b);
+}
+
+/* What another connection commits (another process, say) counts for the
+ * very next authentication: a revoked key, a suspended tenant, changed
+ * scopes. */
+static void
+test_key_other_connection (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(RflDatabase) other_db = NULL;
+  g_autoptr(RflAuthStore) other_store = NULL;
+  g_autoptr(RflApiKey) created = NULL;
+  g_autoptr(RflAuthPrincipal) principal = NULL;
+  g_autoptr(RflApiKey) key = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *plaintext = NULL;
+  RflAuditActor actor = { fixture->admin_a, 0 };
+
+  other_db = rfl_database_open (rfl_database_get_path (fixture->db), &error);
+  g_assert_no_error (error);
+  other_store = rfl_auth_store_new (other_db, fixture->key);
+
+  plaintext = create_key (fixture, fixture->tenant_a, "CI",
+                          RFL_API_SCOPE_CHAT | RFL_API_SCOPE_READ, &created);
+  principal = rfl_auth_store_authenticate (fixture->store, plaintext, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (principal->scopes, ==,
+                    RFL_API_SCOPE_CHAT | RFL_API_SCOPE_READ);
+  g_clear_pointer (&principal, rfl_auth_principal_free);
+
+  g_assert_true (_rfl_database_exec (other_db,
+                                     "UPDATE api_keys SET scopes = 4", &error));
+  principal = rfl_auth_store_authenticate (fixture->store, plaintext, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (principal->scopes, ==, RFL_API_SCOPE_READ);
+  g_clear_pointer (&principal, rfl_auth_principal_free);
+
+  g_assert_true (_rfl_database_exec (other_db,
+                                     "UPDATE tenants SET status = 'suspended' "
+                                     "WHERE name = 'Alpha'", &error));
+  g_assert_null (rfl_auth_store_authenticate (fixture->store, plaintext,
+                                              &error));
+  assert_unauthorized (error, "suspended");
+  g_clear_error (&error);
+
+  g_assert_true (_rfl_database_exec (other_db,
+                                     "UPDATE tenants SET status = 'active' "
+                                     "WHERE name = 'Alpha'", &error));
+  key = rfl_auth_store_authenticate_api_key (fixture->store, plaintext,
+                                             &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&key, rfl_api_key_free);
+
+  g_assert_true (rfl_auth_store_revoke_api_key (other_store,
+                                                fixture->tenant_a,
+                                                created->id, &actor, &error));
+  g_assert_no_error (error);
+  key = rfl_auth_store_authenticate_api_key (fixture->store, plaintext,
+                                             &error);
+  g_assert_null (key);
+  assert_unauthorized (error, "revoked");
+}
+
 /* Sign-in */
 
 static RflAuthTokens *
@@ -1142,6 +1245,8 @@ main (int   argc,
   ADD ("key-other-tenant", test_key_other_tenant);
   ADD ("key-last-used", test_key_last_used);
   ADD ("key-suspended-tenant", test_key_suspended_tenant);
+  ADD ("key-deleted-tenant", test_key_deleted_tenant);
+  ADD ("key-other-connection", test_key_other_connection);
   ADD ("login", test_login);
   ADD ("login-failures", test_login_failures);
   ADD ("login-inactive", test_login_inactive);

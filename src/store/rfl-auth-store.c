@@ -60,6 +60,17 @@ static const char api_key_columns[] =
   "id, tenant_id, name, prefix, scopes, created_by, created_at, "
   "last_used_at, revoked_at, revoked_by";
 
+/* A presented key with the status of its tenant, in one statement: NULL
+ * when the tenant row is gone. */
+static const char authenticate_key_sql[] =
+  "SELECT k.id, k.tenant_id, k.name, k.prefix, k.scopes, k.created_by, "
+  "k.created_at, k.last_used_at, k.revoked_at, k.revoked_by, t.status "
+  "FROM api_keys AS k LEFT JOIN tenants AS t ON t.id = k.tenant_id "
+  "WHERE k.key_hash = ?1";
+
+/* The column of authenticate_key_sql after those of read_api_key(). */
+#define AUTHENTICATE_KEY_STATUS 10
+
 /* Scopes and roles */
 
 gboolean
@@ -405,10 +416,28 @@ is_secret_text (const char *text)
   return bytes != NULL && size == SECRET_BYTES;
 }
 
+/* The lower-case hexadecimal SHA-256 of @text, as stored in key_hash and
+ * token_hash. */
+#define SECRET_HASH_LENGTH (crypto_hash_sha256_BYTES * 2)
+
+static void
+hash_secret_into (const char *text,
+                  char        out[SECRET_HASH_LENGTH + 1])
+{
+  guint8 digest[crypto_hash_sha256_BYTES];
+
+  ensure_sodium ();
+  crypto_hash_sha256 (digest, (const guint8 *) text, strlen (text));
+  sodium_bin2hex (out, SECRET_HASH_LENGTH + 1, digest, sizeof digest);
+}
+
 static char *
 hash_secret (const char *text)
 {
-  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+  char hash[SECRET_HASH_LENGTH + 1];
+
+  hash_secret_into (text, hash);
+  return g_strdup (hash);
 }
 
 static char *
@@ -945,26 +974,38 @@ touch_api_key (RflAuthStore *self,
                key->id, error->message);
 }
 
-static gboolean
-check_key_tenant (RflAuthStore  *self,
-                  gint64         tenant_id,
-                  GError       **error)
+/* Looks the key of @hash up with its tenant's status: one statement, so
+ * that an authentication costs one read of the database. *tenant_active
+ * is FALSE when the tenant is suspended, deleted or gone. NULL with no
+ * error when there is no such key. */
+static RflApiKey *
+find_key_with_tenant (RflAuthStore  *self,
+                      const char    *hash,
+                      gboolean      *tenant_active,
+                      GError       **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *status = dup_tenant_status (self, tenant_id, &local_error);
+  g_autoptr(RflCachedStmt) stmt = NULL;
+  int rc;
 
-  if (status == NULL
-      && !g_error_matches (local_error, RFL_ERROR, RFL_ERROR_NOT_FOUND))
+  *tenant_active = FALSE;
+
+  stmt = _rfl_database_prepare (self->db, authenticate_key_sql, error);
+  if (stmt == NULL)
+    return NULL;
+
+  sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_STATIC);
+
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
     {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
+      *tenant_active = column_is (stmt, AUTHENTICATE_KEY_STATUS, "active");
+      return read_api_key (stmt);
     }
 
-  if (status == NULL || !g_str_equal (status, "active"))
-    return unauthorized (error, _("The API key is refused: its tenant is "
-                                  "suspended or deleted"));
+  if (rc != SQLITE_DONE)
+    _rfl_database_set_error (self->db, rc, error);
 
-  return TRUE;
+  return NULL;
 }
 
 RflApiKey *
@@ -973,8 +1014,8 @@ rfl_auth_store_authenticate_api_key (RflAuthStore  *self,
                                      GError       **error)
 {
   g_autoptr(RflApiKey) found = NULL;
-  g_autofree char *hash = NULL;
-  g_autofree char *sql = NULL;
+  char hash[SECRET_HASH_LENGTH + 1];
+  gboolean tenant_active;
   GError *local_error = NULL;
 
   g_return_val_if_fail (RFL_IS_AUTH_STORE (self), NULL);
@@ -994,10 +1035,8 @@ rfl_auth_store_authenticate_api_key (RflAuthStore  *self,
       return NULL;
     }
 
-  hash = hash_secret (key);
-  sql = g_strdup_printf ("SELECT %s FROM api_keys WHERE key_hash = ?1",
-                         api_key_columns);
-  found = find_api_key (self, sql, 0, 0, hash, &local_error);
+  hash_secret_into (key, hash);
+  found = find_key_with_tenant (self, hash, &tenant_active, &local_error);
   if (local_error != NULL)
     {
       g_propagate_error (error, local_error);
@@ -1020,8 +1059,12 @@ rfl_auth_store_authenticate_api_key (RflAuthStore  *self,
       return NULL;
     }
 
-  if (!check_key_tenant (self, found->tenant_id, error))
-    return NULL;
+  if (!tenant_active)
+    {
+      unauthorized (error, _("The API key is refused: its tenant is "
+                             "suspended or deleted"));
+      return NULL;
+    }
 
   touch_api_key (self, found);
 
