@@ -1062,6 +1062,157 @@ test_metrics_counters (void)
                    ==, "7.52");
 }
 
+/* Each method and route is a series of its own, also a route too long for
+ * the usual key. */
+static void
+test_metrics_series (void)
+{
+  g_autoptr(RflMetrics) metrics = rfl_metrics_new ();
+  g_autoptr(GString) long_route = g_string_new ("/long/");
+  g_autoptr(GString) labels = g_string_new (NULL);
+  g_auto(Exposition) exposition = { 0 };
+  g_autofree char *text = NULL;
+
+  while (long_route->len < 600)
+    g_string_append (long_route, "segment/");
+
+  for (guint i = 0; i < 3; i++)
+    {
+      rfl_metrics_request_started (metrics);
+      rfl_metrics_request_finished (metrics, "GET", "/a", 200, 0.001);
+    }
+  rfl_metrics_request_started (metrics);
+  rfl_metrics_request_finished (metrics, "POST", "/a", 200, 0.001);
+  rfl_metrics_request_started (metrics);
+  rfl_metrics_request_finished (metrics, "GET", "/a/b", 404, 0.001);
+  for (guint i = 0; i < 2; i++)
+    {
+      rfl_metrics_request_started (metrics);
+      rfl_metrics_request_finished (metrics, "GET", long_route->str, 200, 0.001);
+    }
+
+  text = rfl_metrics_dup_text (metrics);
+  parse_exposition (text, &exposition);
+
+  g_assert_cmpstr (sample (&exposition, "reflection_http_requests_total"
+                           "{method=\"GET\",route=\"/a\",status=\"200\"}"), ==, "3");
+  g_assert_cmpstr (sample (&exposition, "reflection_http_requests_total"
+                           "{method=\"POST\",route=\"/a\",status=\"200\"}"), ==, "1");
+  g_assert_cmpstr (sample (&exposition, "reflection_http_requests_total"
+                           "{method=\"GET\",route=\"/a/b\",status=\"404\"}"), ==, "1");
+  g_string_printf (labels, "reflection_http_requests_total"
+                   "{method=\"GET\",route=\"%s\",status=\"200\"}", long_route->str);
+  g_assert_cmpstr (sample (&exposition, labels->str), ==, "2");
+  g_assert_cmpstr (sample (&exposition, "reflection_http_requests_in_flight"), ==, "0");
+}
+
+typedef struct
+{
+  guint  calls;
+  char  *method;
+  char  *path;
+  guint  status;
+  gint64 duration_us;
+} FinishedCall;
+
+static void
+finished_cb (RflServer  *server,
+             const char *method,
+             const char *path,
+             guint       status,
+             gint64      duration_us,
+             gpointer    user_data)
+{
+  FinishedCall *call = user_data;
+
+  g_assert_true (RFL_IS_SERVER (server));
+  call->calls++;
+  g_free (call->method);
+  g_free (call->path);
+  call->method = g_strdup (method);
+  call->path = g_strdup (path);
+  call->status = status;
+  call->duration_us = duration_us;
+}
+
+static void
+finished_swapped_cb (gpointer    user_data,
+                     const char *method,
+                     const char *path,
+                     guint       status,
+                     gint64      duration_us,
+                     RflServer  *server)
+{
+  finished_cb (server, method, path, status, duration_us, user_data);
+}
+
+static void
+assert_finished (FinishedCall *call,
+                 guint         calls,
+                 const char   *method,
+                 const char   *path,
+                 guint         status,
+                 gint64        duration_us)
+{
+  g_assert_cmpuint (call->calls, ==, calls);
+  g_assert_cmpstr (call->method, ==, method);
+  g_assert_cmpstr (call->path, ==, path);
+  g_assert_cmpuint (call->status, ==, status);
+  g_assert_cmpint (call->duration_us, ==, duration_us);
+}
+
+/* request-finished hands its arguments over whichever way it is emitted
+ * and connected. */
+static void
+test_request_finished_signal (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(RflServer) server = NULL;
+  FinishedCall plain = { 0 };
+  FinishedCall swapped = { 0 };
+  GValue values[5] = { G_VALUE_INIT, G_VALUE_INIT, G_VALUE_INIT,
+                       G_VALUE_INIT, G_VALUE_INIT };
+  gint64 long_duration = G_GINT64_CONSTANT (5000000000123);
+
+  g_main_context_push_thread_default (context);
+  server = rfl_server_new (context);
+  g_signal_connect (server, "request-finished", G_CALLBACK (finished_cb),
+                    &plain);
+  g_signal_connect_swapped (server, "request-finished",
+                            G_CALLBACK (finished_swapped_cb), &swapped);
+
+  g_signal_emit_by_name (server, "request-finished", "GET", "/healthz",
+                         (guint) 200, (gint64) 1234);
+  assert_finished (&plain, 1, "GET", "/healthz", 200, 1234);
+  assert_finished (&swapped, 1, "GET", "/healthz", 200, 1234);
+
+  g_value_init (&values[0], RFL_TYPE_SERVER);
+  g_value_set_object (&values[0], server);
+  g_value_init (&values[1], G_TYPE_STRING);
+  g_value_set_static_string (&values[1], "POST");
+  g_value_init (&values[2], G_TYPE_STRING);
+  g_value_set_static_string (&values[2], "/api/v1/memories/search");
+  g_value_init (&values[3], G_TYPE_UINT);
+  g_value_set_uint (&values[3], 499);
+  g_value_init (&values[4], G_TYPE_INT64);
+  g_value_set_int64 (&values[4], long_duration);
+  g_signal_emitv (values, g_signal_lookup ("request-finished", RFL_TYPE_SERVER),
+                  0, NULL);
+  assert_finished (&plain, 2, "POST", "/api/v1/memories/search", 499,
+                   long_duration);
+  assert_finished (&swapped, 2, "POST", "/api/v1/memories/search", 499,
+                   long_duration);
+
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    g_value_unset (&values[i]);
+  g_clear_object (&server);
+  g_main_context_pop_thread_default (context);
+  g_free (plain.method);
+  g_free (plain.path);
+  g_free (swapped.method);
+  g_free (swapped.path);
+}
+
 typedef struct
 {
   RflMetrics *metrics;
@@ -1628,6 +1779,9 @@ main (int   argc,
   add_fixture_test ("/rfl/server/metrics", FALSE, test_metrics);
   g_test_add_func ("/rfl/server/metrics-counters", test_metrics_counters);
   g_test_add_func ("/rfl/server/metrics-threads", test_metrics_threads);
+  g_test_add_func ("/rfl/server/metrics-series", test_metrics_series);
+  g_test_add_func ("/rfl/server/request-finished-signal",
+                   test_request_finished_signal);
   add_fixture_test ("/rfl/server/openapi", FALSE, test_openapi);
   g_test_add_func ("/rfl/server/openapi-check-fails", test_openapi_check_fails);
   g_test_add_func ("/rfl/server/router-lookup", test_router_lookup);

@@ -130,9 +130,23 @@ lookup_route (RflMetrics *self,
               const char *route)
 {
   char key[512];
+  gsize method_len = strlen (method);
+  gsize route_len = strlen (route);
   RouteStats *stats;
 
-  g_snprintf (key, sizeof key, "%s %s", method, route);
+  /* This runs for every request: a formatted print only for the rare key
+   * that has to be cut short. */
+  if (method_len + 1 + route_len < sizeof key)
+    {
+      memcpy (key, method, method_len);
+      key[method_len] = ' ';
+      memcpy (key + method_len + 1, route, route_len + 1);
+    }
+  else
+    {
+      g_snprintf (key, sizeof key, "%s %s", method, route);
+    }
+
   stats = g_hash_table_lookup (self->routes, key);
   if (stats == NULL)
     {
