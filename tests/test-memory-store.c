@@ -724,6 +724,12 @@ test_search_async (Fixture       *fixture,
               RflMemoryHit *b = expected->pdata[i];
 
               g_assert_cmpint (a->memory->id, ==, b->memory->id);
+              g_assert_cmpint (a->memory->user_id, ==, b->memory->user_id);
+              g_assert_cmpint (a->memory->kind, ==, b->memory->kind);
+              g_assert_cmpstr (a->memory->key, ==, b->memory->key);
+              g_assert_cmpstr (a->memory->value, ==, b->memory->value);
+              g_assert_cmpfloat (a->memory->importance, ==, b->memory->importance);
+              g_assert_cmpint (a->memory->updated_at, ==, b->memory->updated_at);
               g_assert_cmpfloat (a->score, ==, b->score);
               g_assert_cmpuint (a->text_rank, ==, b->text_rank);
               g_assert_cmpuint (a->vector_rank, ==, b->vector_rank);

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "rfl-memory-store.h"
+#include "rfl-reader-pool.h"
 #include "rfl-store-private.h"
 
 #include <glib/gi18n.h>
@@ -236,6 +237,8 @@ struct _RflMemoryStore
   /* Owned, prepared when first needed: the statements that read search
    * hits, kept here rather than looked up by their long text. */
   sqlite3_stmt    *read_stmts[N_READ_SIZES];
+  /* Owned: connections on which searches read their rows on the worker. */
+  RflReaderPool   *readers;
 };
 
 G_DEFINE_FINAL_TYPE (RflMemoryStore, rfl_memory_store, G_TYPE_OBJECT)
@@ -248,6 +251,7 @@ rfl_memory_store_finalize (GObject *object)
   /* Before the connection can close. */
   for (guint i = 0; i < N_READ_SIZES; i++)
     g_clear_pointer (&self->read_stmts[i], sqlite3_finalize);
+  g_clear_pointer (&self->readers, rfl_reader_pool_free);
   g_clear_object (&self->vectors);
   g_clear_object (&self->db);
 
@@ -282,6 +286,7 @@ rfl_memory_store_new (RflDatabase    *db,
   self = g_object_new (RFL_TYPE_MEMORY_STORE, NULL);
   self->db = g_object_ref (db);
   self->vectors = g_object_ref (vectors);
+  self->readers = rfl_reader_pool_new (rfl_database_get_path (db));
 
   return self;
 }
@@ -1015,13 +1020,9 @@ rfl_memory_store_search (RflMemoryStore  *self,
   return hits_to_results (self, tenant_id, hits, error);
 }
 
-/* The statement that reads up to @n_ids rows by id, and its number of id
- * slots. Release it like a cached statement. */
-static sqlite3_stmt *
-get_read_stmt (RflMemoryStore  *self,
-               guint            n_ids,
-               guint           *n_slots,
-               GError         **error)
+/* The size of the statement that reads @n_ids rows (1 to READ_MAX_IDS). */
+static guint
+read_size (guint n_ids)
 {
   guint size = 0;
 
@@ -1030,10 +1031,18 @@ get_read_stmt (RflMemoryStore  *self,
   while ((1u << size) < n_ids)
     size++;
 
-  if (self->read_stmts[size] == NULL)
+  return size;
+}
+
+/* The text of the statement of @size, made once for every connection. */
+static const char *
+read_sql (guint size)
+{
+  static const char *texts[N_READ_SIZES];
+
+  if (g_once_init_enter (&texts[size]))
     {
-      g_autoptr(GString) sql = g_string_new (NULL);
-      int rc;
+      GString *sql = g_string_new (NULL);
 
       for (guint i = 0; i < 1u << size; i++)
         {
@@ -1042,9 +1051,28 @@ get_read_stmt (RflMemoryStore  *self,
           g_string_append (sql, get_by_id_part);
           g_string_append_printf (sql, "%u", i + 2);
         }
+      g_once_init_leave (&texts[size], g_string_free (sql, FALSE));
+    }
+
+  return texts[size];
+}
+
+/* The statement that reads up to @n_ids rows by id, and its number of id
+ * slots. Release it like a cached statement. */
+static sqlite3_stmt *
+get_read_stmt (RflMemoryStore  *self,
+               guint            n_ids,
+               guint           *n_slots,
+               GError         **error)
+{
+  guint size = read_size (n_ids);
+
+  if (self->read_stmts[size] == NULL)
+    {
+      int rc;
 
       rc = sqlite3_prepare_v3 (_rfl_database_get_handle (self->db),
-                               sql->str, (int) sql->len,
+                               read_sql (size), -1,
                                SQLITE_PREPARE_PERSISTENT,
                                &self->read_stmts[size], NULL);
       if (rc != SQLITE_OK)
@@ -1059,25 +1087,18 @@ get_read_stmt (RflMemoryStore  *self,
   return self->read_stmts[size];
 }
 
-/* Reads the rows of @n hits (at most READ_MAX_IDS) into @memories, in the
- * order of the hits; a row that is gone, or not the tenant's, stays
- * NULL. */
-static gboolean
-read_hit_rows (RflMemoryStore      *self,
+/* Binds and steps @stmt, the statement of @n_slots slots, on whichever
+ * connection; returns SQLite's last result code. */
+static int
+step_hit_rows (sqlite3_stmt        *stmt,
+               guint                n_slots,
                gint64               tenant_id,
                const RflHybridHit  *hits,
                guint                n,
-               RflMemory          **memories,
-               GError             **error)
+               RflMemory          **memories)
 {
-  g_autoptr(RflCachedStmt) stmt = NULL;
-  guint n_slots;
   guint next = 0;
   int rc;
-
-  stmt = get_read_stmt (self, n, &n_slots, error);
-  if (stmt == NULL)
-    return FALSE;
 
   sqlite3_bind_int64 (stmt, 1, tenant_id);
   for (guint i = 0; i < n_slots; i++)
@@ -1103,11 +1124,35 @@ read_hit_rows (RflMemoryStore      *self,
         rfl_memory_free (memory);
     }
 
+  return rc;
+}
+
+/* Reads the rows of @n hits (at most READ_MAX_IDS) into @memories, in the
+ * order of the hits; a row that is gone, or not the tenant's, stays
+ * NULL. */
+static gboolean
+read_hit_rows (RflMemoryStore      *self,
+               gint64               tenant_id,
+               const RflHybridHit  *hits,
+               guint                n,
+               RflMemory          **memories,
+               GError             **error)
+{
+  g_autoptr(RflCachedStmt) stmt = NULL;
+  guint n_slots;
+  int rc;
+
+  stmt = get_read_stmt (self, n, &n_slots, error);
+  if (stmt == NULL)
+    return FALSE;
+
+  rc = step_hit_rows (stmt, n_slots, tenant_id, hits, n, memories);
   if (rc != SQLITE_DONE)
     return _rfl_database_set_error (self->db, rc, error);
 
   return TRUE;
 }
+
 
 /* Reads that take more than one statement share one read transaction, so
  * that they see the same rows; inside the caller's transaction they are
@@ -1146,6 +1191,38 @@ end_read (RflMemoryStore *self,
     sqlite3_exec (handle, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* Appends a hit with its row to @results for each row read, in order, or
+ * frees the rows when the read failed. */
+static void
+add_results (GPtrArray           *results,
+             const RflHybridHit  *hits,
+             RflMemory          **memories,
+             guint                n,
+             gboolean             ok)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      RflMemoryHit *result;
+
+      if (memories[i] == NULL)
+        continue;
+
+      if (!ok)
+        {
+          rfl_memory_free (memories[i]);
+          continue;
+        }
+
+      result = g_new0 (RflMemoryHit, 1);
+      result->memory = memories[i];
+      result->score = hits[i].score;
+      result->similarity = hits[i].similarity;
+      result->vector_rank = hits[i].vector_rank;
+      result->text_rank = hits[i].text_rank;
+      g_ptr_array_add (results, result);
+    }
+}
+
 /* The rows of @hits, read now: a row deleted since the ranking is left
  * out. Returns a GPtrArray of RflMemoryHit. */
 static GPtrArray *
@@ -1174,27 +1251,7 @@ hits_to_results (RflMemoryStore  *self,
 
       ok = read_hit_rows (self, tenant_id, chunk, n, memories, error);
 
-      for (guint i = 0; i < n; i++)
-        {
-          RflMemoryHit *result;
-
-          if (memories[i] == NULL)
-            continue;
-
-          if (!ok)
-            {
-              rfl_memory_free (memories[i]);
-              continue;
-            }
-
-          result = g_new0 (RflMemoryHit, 1);
-          result->memory = memories[i];
-          result->score = chunk[i].score;
-          result->similarity = chunk[i].similarity;
-          result->vector_rank = chunk[i].vector_rank;
-          result->text_rank = chunk[i].text_rank;
-          g_ptr_array_add (results, result);
-        }
+      add_results (results, chunk, memories, n, ok);
     }
 
   end_read (self, began);
@@ -1212,6 +1269,9 @@ typedef struct
   gint64           user_id;
   char            *text;         /* owned */
   guint            limit;
+  /* Set by the worker when it returned the rows (a GPtrArray of
+   * RflMemoryHit) rather than the hits (a GArray of RflHybridHit). */
+  gboolean         rows_read;
 } SearchCall;
 
 static void
@@ -1224,21 +1284,96 @@ search_call_free (gpointer data)
   g_free (call);
 }
 
+/* Reads the rows of @hits on a connection of the pool, as
+ * hits_to_results() does on the store's own. NULL with @error set when
+ * the read failed; NULL without when no connection could be had, and the
+ * rows are then left to the thread of the store. */
+static GPtrArray *
+read_results_on_worker (RflReaderPool  *readers,
+                        gint64          tenant_id,
+                        GArray         *hits,
+                        GError        **error)
+{
+  g_autoptr(GPtrArray) results = NULL;
+  RflMemory *memories[READ_MAX_IDS] = { NULL, };
+  const RflHybridHit *items = (const RflHybridHit *) hits->data;
+  RflReader *reader;
+  sqlite3_stmt *stmt;
+  guint size;
+  int rc;
+
+  results = g_ptr_array_new_full (hits->len,
+                                  (GDestroyNotify) rfl_memory_hit_free);
+  if (hits->len == 0)
+    return g_steal_pointer (&results);
+
+  reader = rfl_reader_pool_acquire (readers, NULL);
+  if (reader == NULL)
+    return NULL;
+
+  size = read_size (hits->len);
+  stmt = rfl_reader_prepare (reader, read_sql (size), error);
+  if (stmt != NULL)
+    {
+      rc = step_hit_rows (stmt, 1u << size, tenant_id, items, hits->len,
+                          memories);
+      if (rc != SQLITE_DONE)
+        rfl_reader_set_error (reader, rc, error);
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+    }
+  rfl_reader_pool_release (readers, reader);
+
+  add_results (results, items, memories, hits->len,
+               error == NULL || *error == NULL);
+  if (error != NULL && *error != NULL)
+    return NULL;
+
+  return g_steal_pointer (&results);
+}
+
 static void
 search_worker (gpointer data,
                gpointer user_data)
 {
   g_autoptr(GTask) task = data;
+  RflMemoryStore *self = g_task_get_source_object (task);
   SearchCall *call = g_task_get_task_data (task);
+  g_autoptr(GArray) hits = NULL;
   GError *error = NULL;
-  GArray *hits;
+  GPtrArray *results = NULL;
 
   hits = rfl_memory_search_run (call->search, call->user_id, call->text,
                                 call->limit, &error);
   if (hits == NULL)
-    g_task_return_error (task, error);
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* The rows too are read here, off the store's thread, when they fit one
+   * statement; a failed read is the search's error. */
+  if (hits->len <= READ_MAX_IDS)
+    {
+      results = read_results_on_worker (self->readers, call->tenant_id, hits,
+                                        &error);
+      if (error != NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+
+  if (results != NULL)
+    {
+      call->rows_read = TRUE;
+      g_task_return_pointer (task, results, (GDestroyNotify) g_ptr_array_unref);
+    }
   else
-    g_task_return_pointer (task, hits, (GDestroyNotify) g_array_unref);
+    {
+      g_task_return_pointer (task, g_steal_pointer (&hits),
+                             (GDestroyNotify) g_array_unref);
+    }
 }
 
 /* Searches rank on threads of their own, one for each processor: the work
@@ -1333,10 +1468,13 @@ rfl_memory_store_search_finish (RflMemoryStore  *self,
   g_return_val_if_fail (RFL_IS_MEMORY_STORE (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
+  call = g_task_get_task_data (G_TASK (result));
+  if (call != NULL && call->rows_read)
+    return g_task_propagate_pointer (G_TASK (result), error);
+
   hits = g_task_propagate_pointer (G_TASK (result), error);
   if (hits == NULL)
     return NULL;
 
-  call = g_task_get_task_data (G_TASK (result));
   return hits_to_results (self, call->tenant_id, hits, error);
 }

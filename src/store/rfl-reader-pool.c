@@ -15,7 +15,7 @@
 struct _RflReader
 {
   sqlite3    *db;            /* owned */
-  GHashTable *statements;    /* owned: SQL text → sqlite3_stmt */
+  GHashTable *statements;    /* owned: address of the SQL → sqlite3_stmt */
   const char *path;          /* the pool's */
 };
 
@@ -78,8 +78,7 @@ reader_open (RflReaderPool  *self,
   int rc;
 
   reader->path = self->path;
-  reader->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                              finalize_stmt);
+  reader->statements = g_hash_table_new_full (NULL, NULL, NULL, finalize_stmt);
   rc = sqlite3_open_v2 (self->path, &reader->db,
                         SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
@@ -194,7 +193,7 @@ rfl_reader_prepare (RflReader   *reader,
       return NULL;
     }
 
-  g_hash_table_insert (reader->statements, g_strdup (sql), stmt);
+  g_hash_table_insert (reader->statements, (gpointer) sql, stmt);
 
   return stmt;
 }

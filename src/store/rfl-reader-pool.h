@@ -37,9 +37,11 @@ void           rfl_reader_pool_release  (RflReaderPool  *self,
 /* How many connections are open, idle or out. */
 guint          rfl_reader_pool_get_size (RflReaderPool  *self);
 
-/* A prepared statement for @sql, kept by the reader: reset it (and clear
- * its bindings) after use rather than finalizing it. NULL with
- * RFL_ERROR_DATABASE when @sql does not prepare. */
+/* A prepared statement for @sql, kept by the reader under the address of
+ * @sql, which must stay valid as long as the pool (a constant, or text
+ * made once). Reset it (and clear its bindings) after use rather than
+ * finalizing it. NULL with RFL_ERROR_DATABASE when @sql does not
+ * prepare. */
 sqlite3_stmt  *rfl_reader_prepare       (RflReader      *reader,
                                          const char     *sql,
                                          GError        **error);
