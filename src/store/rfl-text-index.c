@@ -31,6 +31,12 @@ typedef struct
 
 typedef struct
 {
+  DocTerm    *terms;          /* owned: per row */
+  GHashTable *weights;        /* owned: GArray of Posting → double[] */
+} Prepared;
+
+typedef struct
+{
   guint32 doc;                /* position in docs */
   guint32 count;              /* how often the word occurs in it */
 } Posting;
@@ -52,8 +58,9 @@ struct _RflTextIndex
   double     *scores;
   /* Made by the first search: per row, the length term of BM25's
    * denominator, k1 × (1 − b + b × length / average length), and the
-   * user, side by side for the scoring loop. */
-  DocTerm    *terms;
+   * user, side by side for the scoring loop; per word, each posting's
+   * share of the score but the IDF. */
+  Prepared   *prepared;
   guint32    *touched;
   guint       scratch_len;
 };
@@ -103,7 +110,12 @@ rfl_text_index_unref (RflTextIndex *self)
   g_hash_table_unref (self->per_user);
   g_free (self->scores);
   g_free (self->touched);
-  g_free (self->terms);
+  if (self->prepared != NULL)
+    {
+      g_free (self->prepared->terms);
+      g_hash_table_unref (self->prepared->weights);
+      g_free (self->prepared);
+    }
   g_mutex_clear (&self->scratch_lock);
   g_free (self);
 }
@@ -241,7 +253,7 @@ add_word (char     *word,
       Posting posting = { context->doc, 1 };
 
       g_array_append_val (postings, posting);
-      self->size += sizeof posting;
+      self->size += sizeof posting + sizeof (double);
     }
 }
 
@@ -257,7 +269,7 @@ rfl_text_index_add (RflTextIndex *self,
 
   g_return_if_fail (self != NULL);
   g_return_if_fail (!g_hash_table_contains (self->positions, &id));
-  g_return_if_fail (self->terms == NULL);
+  g_return_if_fail (self->prepared == NULL);
 
   g_array_append_val (self->docs, doc);
   g_hash_table_insert (self->positions, g_memdup2 (&id, sizeof id),
@@ -333,30 +345,53 @@ typedef struct
   gint64 id;
 } Ranked;
 
-/* The rows' length terms, made once: the index no longer changes once it
- * is searched. */
-static const DocTerm *
-ensure_terms (RflTextIndex *self)
+/* The rows' length terms and the postings' weights, made once: the index
+ * no longer changes once it is searched. */
+static const Prepared *
+ensure_prepared (RflTextIndex *self)
 {
-  if (g_once_init_enter (&self->terms))
+  if (g_once_init_enter (&self->prepared))
     {
       guint n_docs = self->docs->len;
       double average = (double) self->n_words / n_docs;
-      DocTerm *terms = g_new (DocTerm, n_docs);
+      Prepared *prepared = g_new0 (Prepared, 1);
+      GHashTableIter iter;
+      gpointer value;
 
+      prepared->terms = g_new (DocTerm, n_docs);
       for (guint i = 0; i < n_docs; i++)
         {
           const Doc *doc = &g_array_index (self->docs, Doc, i);
 
           /* Evaluated as FTS5 does, so that equal scores tie alike. */
-          terms[i].norm = BM25_K1 * (1 - BM25_B + BM25_B * doc->length
-                                                  / average);
-          terms[i].user_id = doc->user_id;
+          prepared->terms[i].norm = BM25_K1 * (1 - BM25_B + BM25_B * doc->length
+                                                            / average);
+          prepared->terms[i].user_id = doc->user_id;
         }
-      g_once_init_leave (&self->terms, terms);
+
+      prepared->weights = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+      g_hash_table_iter_init (&iter, self->words);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          GArray *postings = value;
+          double *weights = g_new (double, postings->len);
+
+          for (guint i = 0; i < postings->len; i++)
+            {
+              const Posting *posting = &g_array_index (postings, Posting, i);
+              double f = posting->count;
+
+              /* The part of FTS5's expression that IDF multiplies. */
+              weights[i] = (f * (BM25_K1 + 1.0))
+                           / (f + prepared->terms[posting->doc].norm);
+            }
+          g_hash_table_insert (prepared->weights, postings, weights);
+        }
+
+      g_once_init_leave (&self->prepared, prepared);
     }
 
-  return self->terms;
+  return self->prepared;
 }
 
 static gboolean
@@ -380,7 +415,7 @@ rfl_text_index_search (RflTextIndex *self,
   gboolean shared;
   double *scores;
   guint32 *touched;
-  const DocTerm *terms;
+  const Prepared *prepared;
   guint n_docs, n_touched = 0, n_best = 0;
   gboolean everyone;
 
@@ -395,7 +430,7 @@ rfl_text_index_search (RflTextIndex *self,
   if (words->len == 0)
     return 0;
 
-  terms = ensure_terms (self);
+  prepared = ensure_prepared (self);
   everyone = user_id == 0 || rfl_text_index_count_user (self, user_id) == n_docs;
   shared = g_mutex_trylock (&self->scratch_lock);
   if (shared)
@@ -422,6 +457,7 @@ rfl_text_index_search (RflTextIndex *self,
     {
       GArray *postings = g_hash_table_lookup (self->words,
                                               g_ptr_array_index (words, w));
+      const double *weights;
       double idf;
 
       if (postings == NULL)
@@ -431,18 +467,16 @@ rfl_text_index_search (RflTextIndex *self,
       if (idf <= 0.0)
         idf = MIN_IDF;
 
+      weights = g_hash_table_lookup (prepared->weights, postings);
       for (guint i = 0; i < postings->len; i++)
         {
-          const Posting *posting = &g_array_index (postings, Posting, i);
-          const DocTerm *term = &terms[posting->doc];
-          double f = posting->count;
+          guint32 doc = g_array_index (postings, Posting, i).doc;
 
-          if (!everyone && term->user_id != user_id)
+          if (!everyone && prepared->terms[doc].user_id != user_id)
             continue;
-          if (scores[posting->doc] == 0.0)
-            touched[n_touched++] = posting->doc;
-          scores[posting->doc] += idf * ((f * (BM25_K1 + 1.0))
-                                         / (f + term->norm));
+          if (scores[doc] == 0.0)
+            touched[n_touched++] = doc;
+          scores[doc] += idf * weights[i];
         }
     }
 
@@ -450,12 +484,14 @@ rfl_text_index_search (RflTextIndex *self,
   best = g_new (Ranked, limit);
   for (guint i = 0; i < n_touched; i++)
     {
-      Ranked candidate = {
-        scores[touched[i]],
-        g_array_index (self->docs, Doc, touched[i]).id,
-      };
+      Ranked candidate;
       guint at;
 
+      /* Most rows lose on the score alone; the id is read for the rest. */
+      candidate.score = scores[touched[i]];
+      if (n_best == limit && candidate.score < best[n_best - 1].score)
+        continue;
+      candidate.id = g_array_index (self->docs, Doc, touched[i]).id;
       if (n_best == limit && !ranks_before (&candidate, &best[n_best - 1]))
         continue;
 
