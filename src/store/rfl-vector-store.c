@@ -21,6 +21,8 @@
 #define MAX_DIMS         65536
 #define DEFAULT_BATCH    64
 #define MIN_CANDIDATES   32
+/* Fused lists up to this long are looked through rather than hashed. */
+#define FUSE_LINEAR_MAX  64
 /* Memories of a tenant searched for words in memory, beyond in SQL. */
 #define MAX_MEMORY_WORDS 25000
 
@@ -1904,10 +1906,10 @@ ensure_memory_words (RflVectorStore  *self,
   return cached;
 }
 
-/* The hits that are @user_id's (any user's for 0) and of the tenant:
- * from @words when given (then @self may be NULL and any thread may
- * ask), else from the database. */
-static GHashTable *
+/* Sets @keep[i] for the hits that are @user_id's (any user's for 0) and
+ * of the tenant: from @words when given (then @self may be NULL and any
+ * thread may ask), else from the database. */
+static gboolean
 filter_ids (RflVectorStore      *self,
             RflTextIndex        *words,
             gint64               tenant_id,
@@ -1915,15 +1917,15 @@ filter_ids (RflVectorStore      *self,
             gint64               user_id,
             const RflVectorHit  *hits,
             guint                n_hits,
+            gboolean            *keep,
             GError             **error)
 {
-  g_autoptr(GHashTable) allowed = NULL;
+  g_autoptr(GHashTable) positions = NULL;
   g_autoptr(RflCachedStmt) stmt = NULL;
   g_autoptr(GString) json = NULL;
   int rc;
 
-  allowed = g_hash_table_new_full (g_int64_hash, g_int64_equal, free_int64,
-                                   NULL);
+  memset (keep, 0, n_hits * sizeof (gboolean));
 
   if (words == NULL && kind == RFL_VECTOR_KIND_MEMORY)
     {
@@ -1933,24 +1935,20 @@ filter_ids (RflVectorStore      *self,
       if (local_error != NULL)
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
-          return NULL;
+          return FALSE;
         }
     }
 
+  if (words != NULL)
     {
-      if (words != NULL)
+      for (guint i = 0; i < n_hits; i++)
         {
-          for (guint i = 0; i < n_hits; i++)
-            {
-              gint64 owner;
+          gint64 owner;
 
-              if (rfl_text_index_lookup (words, hits[i].id, &owner)
-                  && (user_id == 0 || owner == user_id))
-                g_hash_table_add (allowed, g_memdup2 (&hits[i].id,
-                                                      sizeof (gint64)));
-            }
-          return g_steal_pointer (&allowed);
+          keep[i] = rfl_text_index_lookup (words, hits[i].id, &owner)
+                    && (user_id == 0 || owner == user_id);
         }
+      return TRUE;
     }
 
   json = g_string_new ("[");
@@ -1961,7 +1959,13 @@ filter_ids (RflVectorStore      *self,
 
   stmt = _rfl_database_prepare (self->db, kinds[kind].filter_sql, error);
   if (stmt == NULL)
-    return NULL;
+    return FALSE;
+
+  /* Ids are unique among the hits. */
+  positions = g_hash_table_new (g_int64_hash, g_int64_equal);
+  for (guint i = 0; i < n_hits; i++)
+    g_hash_table_insert (positions, (gpointer) &hits[i].id,
+                         GUINT_TO_POINTER (i));
 
   sqlite3_bind_int64 (stmt, 1, tenant_id);
   sqlite3_bind_int64 (stmt, 2, user_id);
@@ -1970,17 +1974,16 @@ filter_ids (RflVectorStore      *self,
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       gint64 id = sqlite3_column_int64 (stmt, 0);
+      gpointer position;
 
-      g_hash_table_add (allowed, g_memdup2 (&id, sizeof id));
+      if (g_hash_table_lookup_extended (positions, &id, NULL, &position))
+        keep[GPOINTER_TO_UINT (position)] = TRUE;
     }
 
   if (rc != SQLITE_DONE)
-    {
-      _rfl_database_set_error (self->db, rc, error);
-      return NULL;
-    }
+    return _rfl_database_set_error (self->db, rc, error);
 
-  return g_steal_pointer (&allowed);
+  return TRUE;
 }
 
 /* Fills @out with up to @limit hits that pass the filter. The index knows
@@ -2028,19 +2031,19 @@ search_filtered (RflVectorStore  *self,
   for (;;)
     {
       g_autofree RflVectorHit *hits = g_new (RflVectorHit, k);
-      g_autoptr(GHashTable) allowed = NULL;
+      g_autofree gboolean *keep = g_new (gboolean, k);
       guint n_hits = 0;
 
       if (!rfl_vector_index_search (index, query, dims, k, mode, hits,
                                     &n_hits, error)
-          || !(allowed = filter_ids (self, words, tenant_id, kind, user_id,
-                                     hits, n_hits, error)))
+          || !filter_ids (self, words, tenant_id, kind, user_id, hits, n_hits,
+                          keep, error))
         return FALSE;
 
       g_array_set_size (out, 0);
       for (guint i = 0; i < n_hits && out->len < limit; i++)
         {
-          if (g_hash_table_contains (allowed, &hits[i].id))
+          if (keep[i])
             g_array_append_val (out, hits[i]);
         }
 
@@ -2124,6 +2127,9 @@ search_text (RflVectorStore  *self,
   return g_steal_pointer (&ids);
 }
 
+/* The hit of @id in @fused, added when new. @positions maps ids to
+ * places in @fused; without it, as for the short lists of most searches,
+ * @fused is looked through. */
 static RflHybridHit *
 fuse_hit (GArray     *fused,
           GHashTable *positions,
@@ -2132,12 +2138,21 @@ fuse_hit (GArray     *fused,
   gpointer position;
   RflHybridHit hit = { id, 0.0, 0, 0, 0.0f };
 
-  if (g_hash_table_lookup_extended (positions, &id, NULL, &position))
-    return &g_array_index (fused, RflHybridHit, GPOINTER_TO_UINT (position));
+  if (positions == NULL)
+    {
+      for (guint i = 0; i < fused->len; i++)
+        if (g_array_index (fused, RflHybridHit, i).id == id)
+          return &g_array_index (fused, RflHybridHit, i);
+    }
+  else if (g_hash_table_lookup_extended (positions, &id, NULL, &position))
+    {
+      return &g_array_index (fused, RflHybridHit, GPOINTER_TO_UINT (position));
+    }
 
   g_array_append_val (fused, hit);
-  g_hash_table_insert (positions, g_memdup2 (&id, sizeof id),
-                       GUINT_TO_POINTER (fused->len - 1));
+  if (positions != NULL)
+    g_hash_table_insert (positions, g_memdup2 (&id, sizeof id),
+                         GUINT_TO_POINTER (fused->len - 1));
 
   return &g_array_index (fused, RflHybridHit, fused->len - 1);
 }
@@ -2186,8 +2201,9 @@ fuse_rankings (GArray *vector_hits,
   g_autoptr(GArray) fused = g_array_new (FALSE, FALSE, sizeof (RflHybridHit));
   g_autoptr(GHashTable) positions = NULL;
 
-  positions = g_hash_table_new_full (g_int64_hash, g_int64_equal, free_int64,
-                                     NULL);
+  if (vector_hits->len + text_ids->len > FUSE_LINEAR_MAX)
+    positions = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+                                       free_int64, NULL);
 
   for (guint i = 0; i < vector_hits->len; i++)
     {
