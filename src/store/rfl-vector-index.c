@@ -534,15 +534,27 @@ scan_int8_locked (RflVectorIndex             *self,
       _rfl_vector_dot_i8_block (self->codes + start * self->i8_stride,
                                 self->i8_stride, self->block_rows,
                                 query_groups, dots);
-      for (guint j = 0; j < n; j++)
+      /* Sixteen rows are compared with the worst kept score at once, and
+       * only those above it are offered: few are, once the heap is full.
+       * Slots come in increasing order and a tie goes to the smaller one,
+       * so a row only as good as the worst kept one is not offered. */
+      for (guint j = 0; j < n; j += 16)
         {
-          float score = (float) dots[j] * scales[j];
+          guint m = MIN (16, n - j);
+          float floor = candidates->floor;
+          guint32 above = 0;
 
-          /* Slots come in increasing order and a tie goes to the smaller
-           * one, so a row only as good as the worst kept one is not
-           * offered at all. */
-          if (score > candidates->floor)
-            _rfl_vector_heap_offer (candidates, score, (gint64) (start + j));
+          for (guint i = 0; i < m; i++)
+            above |= (guint32) ((float) dots[j + i] * scales[j + i] > floor) << i;
+
+          while (above != 0)
+            {
+              guint i = (guint) __builtin_ctz (above);
+
+              _rfl_vector_heap_offer (candidates, (float) dots[j + i] * scales[j + i],
+                                      (gint64) (start + j + i));
+              above &= above - 1;
+            }
         }
     }
 }
