@@ -31,14 +31,10 @@ typedef struct
 
 typedef struct
 {
-  DocTerm    *terms;          /* owned: per row */
-  GHashTable *weights;        /* owned: GArray of Posting → double[] */
-} Prepared;
-
-typedef struct
-{
   guint32 doc;                /* position in docs */
   guint32 count;              /* how often the word occurs in it */
+  double  weight;             /* made by the first search: the part of the
+                               * row's score that the IDF multiplies */
 } Posting;
 
 struct _RflTextIndex
@@ -50,17 +46,16 @@ struct _RflTextIndex
   GHashTable *per_user;       /* gint64 user id → row count */
   guint64     n_words;        /* over all rows */
   gsize       size;           /* bytes held, roughly */
+  /* Made by the first search, with the postings' weights: per row, the
+   * length term of BM25's denominator, k1 × (1 − b + b × length / average
+   * length), and the user, side by side for the scoring loop. */
+  DocTerm    *terms;
 
   /* Kept between searches, under scratch_lock: a score per row, all 0
    * between searches, and the rows a search scored. A search that finds
    * them taken uses its own. */
   GMutex      scratch_lock;
   double     *scores;
-  /* Made by the first search: per row, the length term of BM25's
-   * denominator, k1 × (1 − b + b × length / average length), and the
-   * user, side by side for the scoring loop; per word, each posting's
-   * share of the score but the IDF. */
-  Prepared   *prepared;
   guint32    *touched;
   guint       scratch_len;
 };
@@ -110,12 +105,7 @@ rfl_text_index_unref (RflTextIndex *self)
   g_hash_table_unref (self->per_user);
   g_free (self->scores);
   g_free (self->touched);
-  if (self->prepared != NULL)
-    {
-      g_free (self->prepared->terms);
-      g_hash_table_unref (self->prepared->weights);
-      g_free (self->prepared);
-    }
+  g_free (self->terms);
   g_mutex_clear (&self->scratch_lock);
   g_free (self);
 }
@@ -253,7 +243,7 @@ add_word (char     *word,
       Posting posting = { context->doc, 1 };
 
       g_array_append_val (postings, posting);
-      self->size += sizeof posting + sizeof (double);
+      self->size += sizeof posting;
     }
 }
 
@@ -269,7 +259,7 @@ rfl_text_index_add (RflTextIndex *self,
 
   g_return_if_fail (self != NULL);
   g_return_if_fail (!g_hash_table_contains (self->positions, &id));
-  g_return_if_fail (self->prepared == NULL);
+  g_return_if_fail (self->terms == NULL);
 
   g_array_append_val (self->docs, doc);
   g_hash_table_insert (self->positions, g_memdup2 (&id, sizeof id),
@@ -347,51 +337,47 @@ typedef struct
 
 /* The rows' length terms and the postings' weights, made once: the index
  * no longer changes once it is searched. */
-static const Prepared *
+static const DocTerm *
 ensure_prepared (RflTextIndex *self)
 {
-  if (g_once_init_enter (&self->prepared))
+  if (g_once_init_enter (&self->terms))
     {
       guint n_docs = self->docs->len;
       double average = (double) self->n_words / n_docs;
-      Prepared *prepared = g_new0 (Prepared, 1);
+      DocTerm *terms = g_new (DocTerm, n_docs);
       GHashTableIter iter;
       gpointer value;
 
-      prepared->terms = g_new (DocTerm, n_docs);
       for (guint i = 0; i < n_docs; i++)
         {
           const Doc *doc = &g_array_index (self->docs, Doc, i);
 
           /* Evaluated as FTS5 does, so that equal scores tie alike. */
-          prepared->terms[i].norm = BM25_K1 * (1 - BM25_B + BM25_B * doc->length
-                                                            / average);
-          prepared->terms[i].user_id = doc->user_id;
+          terms[i].norm = BM25_K1 * (1 - BM25_B + BM25_B * doc->length
+                                                  / average);
+          terms[i].user_id = doc->user_id;
         }
 
-      prepared->weights = g_hash_table_new_full (NULL, NULL, NULL, g_free);
       g_hash_table_iter_init (&iter, self->words);
       while (g_hash_table_iter_next (&iter, NULL, &value))
         {
           GArray *postings = value;
-          double *weights = g_new (double, postings->len);
 
           for (guint i = 0; i < postings->len; i++)
             {
-              const Posting *posting = &g_array_index (postings, Posting, i);
+              Posting *posting = &g_array_index (postings, Posting, i);
               double f = posting->count;
 
               /* The part of FTS5's expression that IDF multiplies. */
-              weights[i] = (f * (BM25_K1 + 1.0))
-                           / (f + prepared->terms[posting->doc].norm);
+              posting->weight = (f * (BM25_K1 + 1.0))
+                                / (f + terms[posting->doc].norm);
             }
-          g_hash_table_insert (prepared->weights, postings, weights);
         }
 
-      g_once_init_leave (&self->prepared, prepared);
+      g_once_init_leave (&self->terms, terms);
     }
 
-  return self->prepared;
+  return self->terms;
 }
 
 static gboolean
@@ -415,7 +401,7 @@ rfl_text_index_search (RflTextIndex *self,
   gboolean shared;
   double *scores;
   guint32 *touched;
-  const Prepared *prepared;
+  const DocTerm *terms;
   guint n_docs, n_touched = 0, n_best = 0;
   gboolean everyone;
 
@@ -430,7 +416,7 @@ rfl_text_index_search (RflTextIndex *self,
   if (words->len == 0)
     return 0;
 
-  prepared = ensure_prepared (self);
+  terms = ensure_prepared (self);
   everyone = user_id == 0 || rfl_text_index_count_user (self, user_id) == n_docs;
   shared = g_mutex_trylock (&self->scratch_lock);
   if (shared)
@@ -457,7 +443,6 @@ rfl_text_index_search (RflTextIndex *self,
     {
       GArray *postings = g_hash_table_lookup (self->words,
                                               g_ptr_array_index (words, w));
-      const double *weights;
       double idf;
 
       if (postings == NULL)
@@ -467,16 +452,16 @@ rfl_text_index_search (RflTextIndex *self,
       if (idf <= 0.0)
         idf = MIN_IDF;
 
-      weights = g_hash_table_lookup (prepared->weights, postings);
       for (guint i = 0; i < postings->len; i++)
         {
-          guint32 doc = g_array_index (postings, Posting, i).doc;
+          const Posting *posting = &g_array_index (postings, Posting, i);
+          guint32 doc = posting->doc;
 
-          if (!everyone && prepared->terms[doc].user_id != user_id)
+          if (!everyone && terms[doc].user_id != user_id)
             continue;
           if (scores[doc] == 0.0)
             touched[n_touched++] = doc;
-          scores[doc] += idf * weights[i];
+          scores[doc] += idf * posting->weight;
         }
     }
 
