@@ -330,10 +330,9 @@ test_blocked_kernels (void)
               {
                 const gint8 *block = blocks + (gsize) b * block_rows * stride;
 
-                _rfl_vector_dot_i8_block (block, stride, block_rows, &groups,
-                                          fast);
-                _rfl_vector_dot_i8_block_generic (block, stride, block_rows,
-                                                  &groups, generic);
+                _rfl_vector_dot_i8_block (block, block_rows, &groups, fast);
+                _rfl_vector_dot_i8_block_generic (block, block_rows, &groups,
+                                                  generic);
                 for (guint r = 0; r < block_rows && b * block_rows + r < n_rows; r++)
                   {
                     const gint8 *row = rows + (gsize) (b * block_rows + r) * stride;

@@ -1153,7 +1153,6 @@ read_hit_rows (RflMemoryStore      *self,
   return TRUE;
 }
 
-
 /* Reads that take more than one statement share one read transaction, so
  * that they see the same rows; inside the caller's transaction they are
  * part of it. */

@@ -532,8 +532,7 @@ scan_int8_locked (RflVectorIndex             *self,
       const float *scales = self->scales + start;
 
       _rfl_vector_dot_i8_block (self->codes + start * self->i8_stride,
-                                self->i8_stride, self->block_rows,
-                                query_groups, dots);
+                                self->block_rows, query_groups, dots);
       /* Sixteen rows are compared with the worst kept score at once, and
        * only those above it are offered: few are, once the heap is full.
        * Slots come in increasing order and a tie goes to the smaller one,

@@ -32,7 +32,6 @@ typedef void  (*DotI8ManyFunc) (const gint8 *codes,
                                 gint32      *out);
 
 typedef void  (*DotI8BlockFunc) (const gint8                *block,
-                                 guint                       stride,
                                  guint                       block_rows,
                                  const RflVectorQueryGroups *query,
                                  gint32                     *out);
@@ -165,13 +164,10 @@ _rfl_vector_query_groups_clear (RflVectorQueryGroups *query)
 
 void
 _rfl_vector_dot_i8_block_generic (const gint8                *block,
-                                  guint                       stride,
                                   guint                       block_rows,
                                   const RflVectorQueryGroups *query,
                                   gint32                     *out)
 {
-  (void) stride;
-
   for (guint row = 0; row < block_rows; row++)
     out[row] = 0;
   for (guint i = 0; i < query->n_groups; i++)
@@ -334,15 +330,11 @@ dot_i8_many_vnni (const gint8 *codes,
 __attribute__((target ("avx2")))
 static void
 dot_i8_block_avx2 (const gint8                *block,
-                   guint                       stride,
                    guint                       block_rows,
                    const RflVectorQueryGroups *query,
                    gint32                     *out)
 {
   const __m256i ones = _mm256_set1_epi16 (1);
-
-  (void) stride;
-
   guint i = 0;
 
   memset (out, 0, block_rows * sizeof (gint32));
@@ -391,16 +383,12 @@ dot_i8_block_avx2 (const gint8                *block,
 __attribute__((target ("avx512f,avx512bw,avx512vl,avx512vnni")))
 static void
 dot_i8_block_vnni (const gint8                *block,
-                   guint                       stride,
                    guint                       block_rows,
                    const RflVectorQueryGroups *query,
                    gint32                     *out)
 {
   const __m512i flip = _mm512_set1_epi8 ((char) 0x80);
   const __m512i bias = _mm512_set1_epi32 (128 * query->sum);
-
-  (void) stride;
-
   guint i = 0;
 
   for (guint row = 0; row < block_rows; row += RFL_VECTOR_LANES)
@@ -525,12 +513,11 @@ _rfl_vector_dot_i8_many (const gint8 *codes,
 
 void
 _rfl_vector_dot_i8_block (const gint8                *block,
-                          guint                       stride,
                           guint                       block_rows,
                           const RflVectorQueryGroups *query,
                           gint32                     *out)
 {
-  dot_i8_block_impl (block, stride, block_rows, query, out);
+  dot_i8_block_impl (block, block_rows, query, out);
 }
 
 double

@@ -89,12 +89,10 @@ void     _rfl_vector_query_groups_clear    (RflVectorQueryGroups *query);
 /* Writes the dot products of the @block_rows rows of the block at @block
  * with @query to @out. */
 void     _rfl_vector_dot_i8_block          (const gint8  *block,
-                                            guint         stride,
                                             guint         block_rows,
                                             const RflVectorQueryGroups *query,
                                             gint32       *out);
 void     _rfl_vector_dot_i8_block_generic  (const gint8  *block,
-                                            guint         stride,
                                             guint         block_rows,
                                             const RflVectorQueryGroups *query,
                                             gint32       *out);
