@@ -6,7 +6,10 @@
 
 #include "config.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -145,6 +148,36 @@ slow_cb (RflRequest *request,
   g_source_attach (source, g_main_context_get_thread_default ());
 }
 
+/* Reports whether the connection's socket was corked when the request
+ * came and once its answer was set, in headers (written after both). */
+static int
+socket_corked (SoupServerMessage *msg)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+  int corked = -1;
+  socklen_t size = sizeof corked;
+
+  g_assert_nonnull (socket);
+  g_assert_cmpint (getsockopt (g_socket_get_fd (socket), IPPROTO_TCP, TCP_CORK,
+                               &corked, &size), ==, 0);
+  return corked;
+}
+
+static void
+corked_cb (RflRequest *request,
+           gpointer    user_data)
+{
+  SoupServerMessage *msg = rfl_request_get_message (request);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  int before = socket_corked (msg);
+  GString *body = g_string_new ("{\"answer\":");
+
+  g_string_append_printf (body, "\"%s\"}", rfl_request_get_param (request, "size"));
+  rfl_request_respond_json_text (request, SOUP_STATUS_OK, body);
+  soup_message_headers_replace (headers, "X-Corked-Before", before ? "1" : "0");
+  soup_message_headers_replace (headers, "X-Corked-After", socket_corked (msg) ? "1" : "0");
+}
+
 static void
 add_test_routes (RflRouter *router)
 {
@@ -163,6 +196,8 @@ add_test_routes (RflRouter *router)
                   slow_cb, NULL, NULL);
   rfl_router_add (router, "GET", "/test/private", RFL_ROUTE_AUTH_USER,
                   item_cb, NULL, NULL);
+  rfl_router_add (router, "GET", "/test/corked/{size}", RFL_ROUTE_AUTH_NONE,
+                  corked_cb, NULL, NULL);
 }
 
 /* The server thread */
@@ -440,6 +475,29 @@ test_healthz (Fixture       *f,
   request (f, "HEAD", "/healthz", NULL, &head);
   g_assert_cmpuint (head.status, ==, 200);
   g_assert_cmpuint (g_bytes_get_size (head.body), ==, 0);
+}
+
+/* A whole answer is held back until libsoup has written it, so that its
+ * headers and body leave together; the next request on the same
+ * connection finds the socket released. */
+static void
+test_answer_held_until_written (Fixture       *f,
+                                gconstpointer  data)
+{
+  for (guint i = 0; i < 3; i++)
+    {
+      g_auto(Response) response = { 0 };
+      g_autofree char *path = g_strdup_printf ("/test/corked/%u", i);
+
+      request (f, "GET", path, NULL, &response);
+      g_assert_cmpuint (response.status, ==, 200);
+      g_assert_cmpstr (json_object_get_string_member (json_node_get_object (response.json),
+                                                      "answer"), ==, path + strlen ("/test/corked/"));
+      g_assert_cmpstr (soup_message_headers_get_one (response.headers, "X-Corked-Before"), ==, "0");
+      g_assert_cmpstr (soup_message_headers_get_one (response.headers, "X-Corked-After"), ==, "1");
+    }
+
+  assert_healthy (f);
 }
 
 static void
@@ -1767,6 +1825,8 @@ main (int   argc,
 
   add_fixture_test ("/rfl/server/healthz", FALSE, test_healthz);
   add_fixture_test ("/rfl/server/readyz", FALSE, test_readyz_default);
+  add_fixture_test ("/rfl/server/answer-held-until-written", TRUE,
+                    test_answer_held_until_written);
   add_fixture_test ("/rfl/server/readyz-not-ready", FALSE, test_readyz_not_ready);
   add_fixture_test ("/rfl/server/not-found", TRUE, test_not_found);
   add_fixture_test ("/rfl/server/method-not-allowed", TRUE, test_method_not_allowed);

@@ -9,7 +9,10 @@
 #include "rfl-router.h"
 
 #include <glib/gi18n.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "core/rfl-error.h"
 #include "rfl-http-error.h"
@@ -46,6 +49,7 @@ struct _RflRequest
   RflRoute          *route;    /* borrowed from the router */
   GHashTable        *params;   /* owned, nullable */
   GHashTable        *query;    /* owned reference, nullable */
+  gboolean           held;     /* its socket is corked until it is sent */
 };
 
 G_DEFINE_FINAL_TYPE (RflRouter, rfl_router, G_TYPE_OBJECT)
@@ -1001,6 +1005,48 @@ rfl_request_get_query (RflRequest *self,
   return self->query != NULL ? g_hash_table_lookup (self->query, name) : NULL;
 }
 
+/* A whole answer leaves in one segment: libsoup writes the headers and
+ * then the body, and each write would otherwise be a packet of its own and
+ * wake the client twice. The socket is corked once the answer is complete
+ * and uncorked by rfl_request_release() when libsoup has written it. */
+static void
+hold_answer (RflRequest *self)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (self->msg);
+  GSocket *socket;
+  int on = 1;
+
+  if (self->held
+      || soup_message_headers_get_encoding (headers) != SOUP_ENCODING_CONTENT_LENGTH)
+    return;
+
+  socket = soup_server_message_get_socket (self->msg);
+  if (socket == NULL
+      || g_socket_get_family (socket) == G_SOCKET_FAMILY_UNIX
+      || setsockopt (g_socket_get_fd (socket), IPPROTO_TCP, TCP_CORK,
+                     &on, sizeof on) != 0)
+    return;
+
+  self->held = TRUE;
+}
+
+void
+rfl_request_release (RflRequest *self)
+{
+  GSocket *socket;
+  int off = 0;
+
+  g_return_if_fail (self != NULL);
+
+  if (!self->held)
+    return;
+
+  self->held = FALSE;
+  socket = soup_server_message_get_socket (self->msg);
+  if (socket != NULL)
+    setsockopt (g_socket_get_fd (socket), IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+}
+
 void
 rfl_request_respond_json (RflRequest *self,
                           guint       status,
@@ -1015,6 +1061,8 @@ rfl_request_respond_json (RflRequest *self,
   soup_server_message_set_status (self->msg, status, NULL);
   soup_server_message_set_response (self->msg, "application/json",
                                     SOUP_MEMORY_TAKE, body, strlen (body));
+
+  hold_answer (self);
 }
 
 void
@@ -1032,6 +1080,8 @@ rfl_request_respond_json_text (RflRequest *self,
   soup_server_message_set_response (self->msg, "application/json",
                                     SOUP_MEMORY_TAKE,
                                     g_string_free (body, FALSE), length);
+
+  hold_answer (self);
 }
 
 void
@@ -1048,6 +1098,8 @@ rfl_request_respond_text (RflRequest *self,
   soup_server_message_set_status (self->msg, status, NULL);
   soup_server_message_set_response (self->msg, content_type,
                                     SOUP_MEMORY_COPY, body, length);
+
+  hold_answer (self);
 }
 
 void
@@ -1070,6 +1122,8 @@ rfl_request_respond_bytes (RflRequest *self,
   soup_message_headers_set_content_type (headers, content_type, NULL);
   soup_message_body_truncate (response);
   soup_message_body_append_bytes (response, body);
+
+  hold_answer (self);
 }
 
 void
@@ -1080,4 +1134,6 @@ rfl_request_respond_error (RflRequest   *self,
   g_return_if_fail (error != NULL);
 
   rfl_http_error_respond_error (self->msg, error);
+
+  hold_answer (self);
 }

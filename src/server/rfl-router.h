@@ -134,6 +134,9 @@ void               rfl_request_respond_bytes (RflRequest        *self,
                                               guint              status,
                                               const char        *content_type,
                                               GBytes            *body);
+/* Sends what a rfl_request_respond_*() call kept back (see rfl-router.c);
+ * the server calls it once libsoup has written the answer. */
+void               rfl_request_release       (RflRequest        *self);
 void               rfl_request_respond_error (RflRequest        *self,
                                               const GError      *error);
 

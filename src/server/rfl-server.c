@@ -324,6 +324,8 @@ finish_request (RflServer         *self,
 
   state->finished = TRUE;
   g_hash_table_remove (self->in_flight, msg);
+  if (state->request != NULL)
+    rfl_request_release (state->request);
 
   duration_us = g_get_monotonic_time () - state->start_us;
   /* Whatever was meant, nothing was answered: counted and logged as
