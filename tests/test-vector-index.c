@@ -277,6 +277,52 @@ test_kernels (void)
     g_assert_cmpint (code[i], ==, 0);
 }
 
+/* The int8 pass keeps a row when its scaled dot product beats the worst
+ * kept score: the fast kernel and the portable loop agree on every row,
+ * on ties with the floor, on -inf (an empty heap) and on negative scores. */
+static void
+test_scaled_above (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+
+  _rfl_vector_kernels_init ();
+  for (guint round = 0; round < 2000; round++)
+    {
+      gint32 dots[RFL_VECTOR_LANES];
+      float scales[RFL_VECTOR_LANES];
+      float floor;
+      guint32 expected = 0;
+
+      for (guint i = 0; i < RFL_VECTOR_LANES; i++)
+        {
+          dots[i] = g_rand_int_range (rand, -300000, 300001);
+          scales[i] = (float) g_rand_double_range (rand, 1e-6, 1e-3);
+        }
+      switch (round % 4)
+        {
+        case 0:
+          floor = -INFINITY;
+          break;
+        case 1:   /* a tie: exactly one row's own score */
+          floor = (float) dots[round % RFL_VECTOR_LANES] * scales[round % RFL_VECTOR_LANES];
+          break;
+        default:
+          floor = (float) g_rand_double_range (rand, -100.0, 100.0);
+          break;
+        }
+      for (guint i = 0; i < RFL_VECTOR_LANES; i++)
+        if ((float) dots[i] * scales[i] > floor)
+          expected |= 1u << i;
+
+      g_assert_cmphex (_rfl_vector_scaled_above_generic (dots, scales, floor), ==, expected);
+      g_assert_cmphex (_rfl_vector_scaled_above (dots, scales, floor), ==, expected);
+      if (round % 4 == 0)
+        g_assert_cmphex (expected, ==, (1u << RFL_VECTOR_LANES) - 1);
+      if (round % 4 == 1)
+        g_assert_false (expected & (1u << (round % RFL_VECTOR_LANES)));
+    }
+}
+
 /* The blocked layout: rows put in and read back, moved, and scored alike
  * by the fast and the portable kernel, for sparse and dense queries, in
  * the smallest block, a middle one and the largest. */
@@ -1081,6 +1127,7 @@ main (int   argc,
 
   g_test_add_func ("/rfl/vector-index/kernels", test_kernels);
   g_test_add_func ("/rfl/vector-index/blocked-kernels", test_blocked_kernels);
+  g_test_add_func ("/rfl/vector-index/scaled-above", test_scaled_above);
   g_test_add_func ("/rfl/vector-index/id-map", test_id_map);
   g_test_add_func ("/rfl/vector-index/exact-brute-force", test_exact_brute_force);
   g_test_add_func ("/rfl/vector-index/small-index", test_small_index);

@@ -537,14 +537,17 @@ scan_int8_locked (RflVectorIndex             *self,
        * only those above it are offered: few are, once the heap is full.
        * Slots come in increasing order and a tie goes to the smaller one,
        * so a row only as good as the worst kept one is not offered. */
-      for (guint j = 0; j < n; j += 16)
+      for (guint j = 0; j < n; j += RFL_VECTOR_LANES)
         {
-          guint m = MIN (16, n - j);
+          guint m = MIN (RFL_VECTOR_LANES, n - j);
           float floor = candidates->floor;
           guint32 above = 0;
 
-          for (guint i = 0; i < m; i++)
-            above |= (guint32) ((float) dots[j + i] * scales[j + i] > floor) << i;
+          if (m == RFL_VECTOR_LANES)
+            above = _rfl_vector_scaled_above (dots + j, scales + j, floor);
+          else
+            for (guint i = 0; i < m; i++)
+              above |= (guint32) ((float) dots[j + i] * scales[j + i] > floor) << i;
 
           while (above != 0)
             {

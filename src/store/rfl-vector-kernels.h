@@ -97,6 +97,16 @@ void     _rfl_vector_dot_i8_block_generic  (const gint8  *block,
                                             const RflVectorQueryGroups *query,
                                             gint32       *out);
 
+/* Bit i of the result is set when (float) dots[i] × scales[i] > @floor,
+ * for the RFL_VECTOR_LANES rows from @dots and @scales: the int8 pass
+ * keeps only the rows whose bit is set. */
+guint32  _rfl_vector_scaled_above          (const gint32 *dots,
+                                            const float  *scales,
+                                            float         floor);
+guint32  _rfl_vector_scaled_above_generic  (const gint32 *dots,
+                                            const float  *scales,
+                                            float         floor);
+
 /* Sum of squares in double precision; -1 when a value is not finite. */
 double   _rfl_vector_norm2                 (const float  *vector,
                                             guint         dims);
