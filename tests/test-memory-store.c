@@ -683,6 +683,55 @@ search_async (Fixture    *fixture,
   return rfl_memory_store_search_finish (fixture->memories, result, error);
 }
 
+/* Where a search's answer was written, and how often. */
+typedef struct
+{
+  GThread *thread;
+  guint    calls;
+} FormatLog;
+
+static gpointer
+format_hits_text (GPtrArray *hits,
+                  gpointer   user_data)
+{
+  FormatLog *log = user_data;
+  GString *text = g_string_new (NULL);
+
+  if (log != NULL)
+    {
+      log->thread = g_thread_self ();
+      log->calls++;
+    }
+  for (guint i = 0; i < hits->len; i++)
+    {
+      RflMemoryHit *hit = hits->pdata[i];
+
+      g_string_append_printf (text, "%" G_GINT64_FORMAT " %s=%s %.17g|",
+                              hit->memory->id, hit->memory->key,
+                              hit->memory->value, hit->score);
+    }
+
+  return g_string_free (text, FALSE);
+}
+
+static char *
+search_format_async (Fixture    *fixture,
+                     const char *text,
+                     guint       limit,
+                     FormatLog  *log,
+                     GError    **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  rfl_memory_store_search_format_async (fixture->memories, fixture->tenant,
+                                        fixture->user, text, limit,
+                                        format_hits_text, log, g_free, NULL,
+                                        async_done, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return rfl_memory_store_search_format_finish (fixture->memories, result, error);
+}
+
 /* The search handed to a worker answers as the blocking one, also inside
  * a transaction (where it stays on the store's thread), and refuses what
  * the blocking one refuses. */
@@ -734,6 +783,23 @@ test_search_async (Fixture       *fixture,
               g_assert_cmpuint (a->text_rank, ==, b->text_rank);
               g_assert_cmpuint (a->vector_rank, ==, b->vector_rank);
             }
+
+          /* The answer written from the rows: on the worker that read
+           * them, or here inside a transaction; once either way. */
+          {
+            g_autofree char *want = format_hits_text (expected, NULL);
+            g_autofree char *text = NULL;
+            FormatLog log = { NULL, 0 };
+
+            text = search_format_async (fixture, queries[q], 5, &log, &error);
+            g_assert_no_error (error);
+            g_assert_cmpstr (text, ==, want);
+            g_assert_cmpuint (log.calls, ==, 1);
+            if (transaction == 1)
+              g_assert_true (log.thread == g_thread_self ());
+            else
+              g_assert_true (log.thread != g_thread_self ());
+          }
         }
 
       if (transaction == 1)
@@ -743,6 +809,15 @@ test_search_async (Fixture       *fixture,
   hits = search_async (fixture, fixture->user, "peanuts", 100000, &error);
   g_assert_null (hits);
   g_assert_error (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+
+  {
+    FormatLog log = { NULL, 0 };
+
+    g_assert_null (search_format_async (fixture, "peanuts", 100000, &log, &error));
+    g_assert_error (error, RFL_ERROR, RFL_ERROR_INVALID_INPUT);
+    g_assert_cmpuint (log.calls, ==, 0);
+  }
 }
 
 static void

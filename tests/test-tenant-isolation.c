@@ -693,6 +693,52 @@ read_memory_search_async (Fixture *fixture)
     }
 }
 
+/* The ids of the hits, as the answer of a search written on its worker. */
+static gpointer
+collect_hit_ids (GPtrArray *hits,
+                 gpointer   user_data)
+{
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  for (guint i = 0; i < hits->len; i++)
+    g_array_append_val (ids, ((RflMemoryHit *) hits->pdata[i])->memory->id);
+
+  return ids;
+}
+
+/* The same, with the answer written from the rows on the worker. */
+static void
+read_memory_search_format_async (Fixture *fixture)
+{
+  for (guint round = 0; round < 2; round++)
+    {
+      gint64 user = round == 0 ? 0 : fixture->b.user;
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GArray) ids = NULL;
+      g_autoptr(GError) error = NULL;
+
+      rfl_memory_store_search_format_async (fixture->memories, fixture->a.tenant,
+                                            user, "shared tulips", 50,
+                                            collect_hit_ids, NULL,
+                                            (GDestroyNotify) g_array_unref,
+                                            NULL, search_async_done, &result);
+      while (result == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      ids = rfl_memory_store_search_format_finish (fixture->memories, result,
+                                                   &error);
+      g_assert_no_error (error);
+      if (round == 1)
+        {
+          g_assert_cmpuint (ids->len, ==, 0);
+          continue;
+        }
+      g_assert_cmpuint (ids->len, >=, 2);
+      for (guint i = 0; i < ids->len; i++)
+        g_assert_true (is_of_a (fixture, "memories",
+                                g_array_index (ids, gint64, i)));
+    }
+}
+
 /* A prepared memory search, run on another thread, sees tenant A's
  * memories only. */
 static gpointer
@@ -951,6 +997,8 @@ static const Entry reads[] = {
   { "rfl_memory_store_search", read_memory_search },
   { "rfl_memory_store_search_async", read_memory_search_async },
   { "rfl_memory_store_search_finish", read_memory_search_async },
+  { "rfl_memory_store_search_format_async", read_memory_search_format_async },
+  { "rfl_memory_store_search_format_finish", read_memory_search_format_async },
   { "rfl_vector_store_get", read_vector_get },
   { "rfl_vector_store_count", read_vector_count },
   { "rfl_vector_store_count_pending", read_vector_count_pending },

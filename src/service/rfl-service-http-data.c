@@ -541,41 +541,55 @@ typedef struct
   RflServiceCore    *core;       /* held */
 } SearchCall;
 
+/* The answer of a search, written on the worker that read its rows:
+ * {"data": [{"memory": {…}, "score": …}, …]}. */
+static gpointer
+format_hits (GPtrArray *hits,
+             gpointer   user_data)
+{
+  GString *body = g_string_sized_new (16 + hits->len * (MEMORY_TEXT_SIZE + 48));
+  RflJsonWriter writer;
+
+  list_text_begin (&writer, body);
+  for (guint i = 0; i < hits->len; i++)
+    {
+      RflMemoryHit *hit = g_ptr_array_index (hits, i);
+
+      rfl_json_writer_begin_object (&writer);
+      rfl_json_writer_key (&writer, "memory");
+      write_memory (&writer, hit->memory);
+      rfl_json_writer_key (&writer, "score");
+      rfl_json_writer_double (&writer, hit->score);
+      rfl_json_writer_end_object (&writer);
+    }
+  rfl_json_writer_end_array (&writer);
+  rfl_json_writer_end_object (&writer);
+  g_assert (rfl_json_writer_is_complete (&writer));
+
+  return body;
+}
+
+static void
+free_body (gpointer data)
+{
+  g_string_free (data, TRUE);
+}
+
 static void
 search_done_cb (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
   SearchCall *call = user_data;
-  g_autoptr(GPtrArray) hits = NULL;
   g_autoptr(GError) error = NULL;
+  GString *body;
 
-  hits = rfl_memory_store_search_finish (RFL_MEMORY_STORE (source), result,
-                                         &error);
-  if (hits == NULL)
-    {
-      _rfl_service_http_respond_error (call->request, error);
-    }
+  body = rfl_memory_store_search_format_finish (RFL_MEMORY_STORE (source),
+                                                result, &error);
+  if (body == NULL)
+    _rfl_service_http_respond_error (call->request, error);
   else
-    {
-      GString *body = g_string_sized_new (16 + hits->len * (MEMORY_TEXT_SIZE + 48));
-      RflJsonWriter writer;
-
-      /* {"data": [{"memory": {…}, "score": …}, …]} */
-      list_text_begin (&writer, body);
-      for (guint i = 0; i < hits->len; i++)
-        {
-          RflMemoryHit *hit = g_ptr_array_index (hits, i);
-
-          rfl_json_writer_begin_object (&writer);
-          rfl_json_writer_key (&writer, "memory");
-          write_memory (&writer, hit->memory);
-          rfl_json_writer_key (&writer, "score");
-          rfl_json_writer_double (&writer, hit->score);
-          rfl_json_writer_end_object (&writer);
-        }
-      list_text_end (&writer, call->request, body);
-    }
+    rfl_request_respond_json_text (call->request, SOUP_STATUS_OK, body);
 
   soup_server_message_unpause (call->msg);
   _rfl_service_release (call->core);
@@ -625,9 +639,10 @@ search_memories_cb (RflRequest *request,
   call->core = http->core;
   soup_server_message_pause (call->msg);
   _rfl_service_hold (call->core);
-  rfl_memory_store_search_async (http->core->memories, identity.tenant_id,
-                                 identity.user_id, query, (guint) k, NULL,
-                                 search_done_cb, call);
+  rfl_memory_store_search_format_async (http->core->memories, identity.tenant_id,
+                                        identity.user_id, query, (guint) k,
+                                        format_hits, NULL, free_body, NULL,
+                                        search_done_cb, call);
 }
 
 /* Conversations ---------------------------------------------------------- */

@@ -1271,6 +1271,11 @@ typedef struct
   /* Set by the worker when it returned the rows (a GPtrArray of
    * RflMemoryHit) rather than the hits (a GArray of RflHybridHit). */
   gboolean         rows_read;
+  /* Set when @format made the result from the rows. */
+  gboolean         formatted;
+  RflMemoryHitsFormatFunc format;   /* nullable */
+  gpointer         format_data;
+  GDestroyNotify   result_free;
 } SearchCall;
 
 static void
@@ -1363,7 +1368,15 @@ search_worker (gpointer data,
         }
     }
 
-  if (results != NULL)
+  if (results != NULL && call->format != NULL)
+    {
+      gpointer formatted = call->format (results, call->format_data);
+
+      g_ptr_array_unref (results);
+      call->formatted = TRUE;
+      g_task_return_pointer (task, formatted, call->result_free);
+    }
+  else if (results != NULL)
     {
       call->rows_read = TRUE;
       g_task_return_pointer (task, results, (GDestroyNotify) g_ptr_array_unref);
@@ -1396,24 +1409,25 @@ get_search_pool (void)
   return pool;
 }
 
-void
-rfl_memory_store_search_async (RflMemoryStore      *self,
-                               gint64               tenant_id,
-                               gint64               user_id,
-                               const char          *text,
-                               guint                limit,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
+static void
+search_async (RflMemoryStore          *self,
+              gint64                   tenant_id,
+              gint64                   user_id,
+              const char              *text,
+              guint                    limit,
+              RflMemoryHitsFormatFunc  format,
+              gpointer                 format_data,
+              GDestroyNotify           result_free,
+              GCancellable            *cancellable,
+              GAsyncReadyCallback      callback,
+              gpointer                 user_data)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   SearchCall *call;
 
-  g_return_if_fail (RFL_IS_MEMORY_STORE (self));
-
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, rfl_memory_store_search_async);
+  g_task_set_source_tag (task, search_async);
 
   if (limit > MAX_PAGE)
     {
@@ -1427,6 +1441,9 @@ rfl_memory_store_search_async (RflMemoryStore      *self,
   call->user_id = user_id;
   call->text = g_strdup (text);
   call->limit = limit;
+  call->format = format;
+  call->format_data = format_data;
+  call->result_free = result_free;
   call->search = rfl_vector_store_prepare_memory_search (self->vectors,
                                                          tenant_id, &error);
   g_task_set_task_data (task, call, search_call_free);
@@ -1456,16 +1473,51 @@ rfl_memory_store_search_async (RflMemoryStore      *self,
   g_thread_pool_push (get_search_pool (), g_steal_pointer (&task), NULL);
 }
 
-GPtrArray *
-rfl_memory_store_search_finish (RflMemoryStore  *self,
-                                GAsyncResult    *result,
-                                GError         **error)
+void
+rfl_memory_store_search_async (RflMemoryStore      *self,
+                               gint64               tenant_id,
+                               gint64               user_id,
+                               const char          *text,
+                               guint                limit,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_return_if_fail (RFL_IS_MEMORY_STORE (self));
+
+  search_async (self, tenant_id, user_id, text, limit, NULL, NULL, NULL,
+                cancellable, callback, user_data);
+}
+
+void
+rfl_memory_store_search_format_async (RflMemoryStore          *self,
+                                      gint64                   tenant_id,
+                                      gint64                   user_id,
+                                      const char              *text,
+                                      guint                    limit,
+                                      RflMemoryHitsFormatFunc  format,
+                                      gpointer                 format_data,
+                                      GDestroyNotify           result_free,
+                                      GCancellable            *cancellable,
+                                      GAsyncReadyCallback      callback,
+                                      gpointer                 user_data)
+{
+  g_return_if_fail (RFL_IS_MEMORY_STORE (self));
+  g_return_if_fail (format != NULL);
+  g_return_if_fail (result_free != NULL);
+
+  search_async (self, tenant_id, user_id, text, limit, format, format_data,
+                result_free, cancellable, callback, user_data);
+}
+
+/* The rows of a search that did not format them on its worker. */
+static GPtrArray *
+search_results (RflMemoryStore  *self,
+                GAsyncResult    *result,
+                GError         **error)
 {
   g_autoptr(GArray) hits = NULL;
   SearchCall *call;
-
-  g_return_val_if_fail (RFL_IS_MEMORY_STORE (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   call = g_task_get_task_data (G_TASK (result));
   if (call != NULL && call->rows_read)
@@ -1476,4 +1528,41 @@ rfl_memory_store_search_finish (RflMemoryStore  *self,
     return NULL;
 
   return hits_to_results (self, call->tenant_id, hits, error);
+}
+
+GPtrArray *
+rfl_memory_store_search_finish (RflMemoryStore  *self,
+                                GAsyncResult    *result,
+                                GError         **error)
+{
+  g_return_val_if_fail (RFL_IS_MEMORY_STORE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == search_async, NULL);
+
+  return search_results (self, result, error);
+}
+
+gpointer
+rfl_memory_store_search_format_finish (RflMemoryStore  *self,
+                                       GAsyncResult    *result,
+                                       GError         **error)
+{
+  g_autoptr(GPtrArray) results = NULL;
+  SearchCall *call;
+
+  g_return_val_if_fail (RFL_IS_MEMORY_STORE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == search_async, NULL);
+
+  call = g_task_get_task_data (G_TASK (result));
+  g_return_val_if_fail (call == NULL || call->format != NULL, NULL);
+
+  if (call != NULL && call->formatted)
+    return g_task_propagate_pointer (G_TASK (result), error);
+
+  results = search_results (self, result, error);
+  if (results == NULL)
+    return NULL;
+
+  return call->format (results, call->format_data);
 }

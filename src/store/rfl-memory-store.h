@@ -186,6 +186,31 @@ void            rfl_memory_store_search_async  (RflMemoryStore      *self,
 GPtrArray      *rfl_memory_store_search_finish (RflMemoryStore      *self,
                                                 GAsyncResult        *result,
                                                 GError             **error);
+/* Turns the hits of a search (a GPtrArray of RflMemoryHit, best first)
+ * into what its caller answers with, such as the text of a reply; never
+ * NULL. It runs on the worker that read the rows, or in _finish() when
+ * they were read on the store's thread, so it touches nothing but @hits
+ * and @user_data. */
+typedef gpointer (*RflMemoryHitsFormatFunc) (GPtrArray *hits,
+                                             gpointer   user_data);
+
+/* rfl_memory_store_search_async() whose result is what @format made of
+ * the hits, freed with @result_free if nobody takes it: the answer of a
+ * search is written off the store's thread too. */
+void            rfl_memory_store_search_format_async  (RflMemoryStore          *self,
+                                                       gint64                   tenant_id,
+                                                       gint64                   user_id,
+                                                       const char              *text,
+                                                       guint                    limit,
+                                                       RflMemoryHitsFormatFunc  format,
+                                                       gpointer                 format_data,
+                                                       GDestroyNotify           result_free,
+                                                       GCancellable            *cancellable,
+                                                       GAsyncReadyCallback      callback,
+                                                       gpointer                 user_data);
+gpointer        rfl_memory_store_search_format_finish (RflMemoryStore          *self,
+                                                       GAsyncResult            *result,
+                                                       GError                 **error);
 /* Sets last_used_at of the tenant's memories @ids to now. */
 gboolean        rfl_memory_store_mark_used (RflMemoryStore    *self,
                                             gint64             tenant_id,
