@@ -663,36 +663,6 @@ search_async_done (GObject      *source,
   *out = g_object_ref (result);
 }
 
-/* The search through a worker: tenant A's rows only, none for B's user. */
-static void
-read_memory_search_async (Fixture *fixture)
-{
-  for (guint round = 0; round < 2; round++)
-    {
-      gint64 user = round == 0 ? 0 : fixture->b.user;
-      g_autoptr(GAsyncResult) result = NULL;
-      g_autoptr(GPtrArray) hits = NULL;
-      g_autoptr(GError) error = NULL;
-
-      rfl_memory_store_search_async (fixture->memories, fixture->a.tenant,
-                                     user, "shared tulips", 50, NULL,
-                                     search_async_done, &result);
-      while (result == NULL)
-        g_main_context_iteration (NULL, TRUE);
-      hits = rfl_memory_store_search_finish (fixture->memories, result, &error);
-      g_assert_no_error (error);
-      if (round == 1)
-        {
-          g_assert_cmpuint (hits->len, ==, 0);
-          continue;
-        }
-      g_assert_cmpuint (hits->len, >=, 2);
-      for (guint i = 0; i < hits->len; i++)
-        g_assert_true (is_of_a (fixture, "memories",
-                                ((RflMemoryHit *) hits->pdata[i])->memory->id));
-    }
-}
-
 /* The ids of the hits, as the answer of a search written on its worker. */
 static gpointer
 collect_hit_ids (GPtrArray *hits,
@@ -706,37 +676,67 @@ collect_hit_ids (GPtrArray *hits,
   return ids;
 }
 
-/* The same, with the answer written from the rows on the worker. */
-static void
-read_memory_search_format_async (Fixture *fixture)
+/* The ids a search through a worker found: from the rows it returned, or
+ * the answer written from them on the worker when @formatted. */
+static GArray *
+search_ids_async (Fixture  *fixture,
+                  gint64    user,
+                  gboolean  formatted)
 {
-  for (guint round = 0; round < 2; round++)
-    {
-      gint64 user = round == 0 ? 0 : fixture->b.user;
-      g_autoptr(GAsyncResult) result = NULL;
-      g_autoptr(GArray) ids = NULL;
-      g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GError) error = NULL;
+  GArray *ids;
 
-      rfl_memory_store_search_format_async (fixture->memories, fixture->a.tenant,
-                                            user, "shared tulips", 50,
-                                            collect_hit_ids, NULL,
-                                            (GDestroyNotify) g_array_unref,
-                                            NULL, search_async_done, &result);
-      while (result == NULL)
-        g_main_context_iteration (NULL, TRUE);
+  if (formatted)
+    rfl_memory_store_search_format_async (fixture->memories, fixture->a.tenant,
+                                          user, "shared tulips", 50,
+                                          collect_hit_ids, NULL,
+                                          (GDestroyNotify) g_array_unref,
+                                          NULL, search_async_done, &result);
+  else
+    rfl_memory_store_search_async (fixture->memories, fixture->a.tenant,
+                                   user, "shared tulips", 50, NULL,
+                                   search_async_done, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  if (formatted)
+    {
       ids = rfl_memory_store_search_format_finish (fixture->memories, result,
                                                    &error);
-      g_assert_no_error (error);
-      if (round == 1)
-        {
-          g_assert_cmpuint (ids->len, ==, 0);
-          continue;
-        }
-      g_assert_cmpuint (ids->len, >=, 2);
-      for (guint i = 0; i < ids->len; i++)
-        g_assert_true (is_of_a (fixture, "memories",
-                                g_array_index (ids, gint64, i)));
     }
+  else
+    {
+      hits = rfl_memory_store_search_finish (fixture->memories, result, &error);
+      ids = hits != NULL ? collect_hit_ids (hits, NULL) : NULL;
+    }
+  g_assert_no_error (error);
+
+  return ids;
+}
+
+/* The search through a worker, with its answer written there or not:
+ * tenant A's rows only, none for B's user. */
+static void
+read_memory_search_async (Fixture *fixture)
+{
+  for (guint formatted = 0; formatted < 2; formatted++)
+    for (guint round = 0; round < 2; round++)
+      {
+        gint64 user = round == 0 ? 0 : fixture->b.user;
+        g_autoptr(GArray) ids = search_ids_async (fixture, user, formatted);
+
+        if (round == 1)
+          {
+            g_assert_cmpuint (ids->len, ==, 0);
+            continue;
+          }
+        g_assert_cmpuint (ids->len, >=, 2);
+        for (guint i = 0; i < ids->len; i++)
+          g_assert_true (is_of_a (fixture, "memories",
+                                  g_array_index (ids, gint64, i)));
+      }
 }
 
 /* A prepared memory search, run on another thread, sees tenant A's
@@ -997,8 +997,8 @@ static const Entry reads[] = {
   { "rfl_memory_store_search", read_memory_search },
   { "rfl_memory_store_search_async", read_memory_search_async },
   { "rfl_memory_store_search_finish", read_memory_search_async },
-  { "rfl_memory_store_search_format_async", read_memory_search_format_async },
-  { "rfl_memory_store_search_format_finish", read_memory_search_format_async },
+  { "rfl_memory_store_search_format_async", read_memory_search_async },
+  { "rfl_memory_store_search_format_finish", read_memory_search_async },
   { "rfl_vector_store_get", read_vector_get },
   { "rfl_vector_store_count", read_vector_count },
   { "rfl_vector_store_count_pending", read_vector_count_pending },
