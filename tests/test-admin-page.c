@@ -454,13 +454,22 @@ test_audit_filter_and_export (Fixture       *fixture,
 
       g_assert_cmpuint (i, <, g_list_model_get_n_items (model));
       text = gtk_string_list_get_string (GTK_STRING_LIST (model), i);
-      if (g_str_equal (text, "user_created"))
+      if (g_str_equal (text, "User created"))
         {
           adw_combo_row_set_selected (ADW_COMBO_ROW (action), i);
           break;
         }
     }
   WAIT_FOR (audit_rows (fixture) == 2);
+  /* Rows say what happened in words; the export keeps the names. */
+  {
+    GtkWidget *list = find_named (GTK_WIDGET (fixture->page), "audit-entries");
+
+    for (GtkWidget *row = gtk_widget_get_first_child (list); row != NULL;
+         row = gtk_widget_get_next_sibling (row))
+      g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)),
+                       ==, "User created");
+  }
 
   /* The export holds exactly what is shown. */
   rfl_tenant_page_export_audit (RFL_TENANT_PAGE (page), file);

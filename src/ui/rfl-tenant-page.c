@@ -903,13 +903,45 @@ tools_done (RflTenantPage  *self,
 
 /* Audit ------------------------------------------------------------------ */
 
-static const char * const audit_actions[] = {
-  "tenant_created", "tenant_updated", "tenant_suspended", "tenant_resumed",
-  "tenant_deleted", "user_created", "user_role_changed",
-  "user_password_reset", "sessions_revoked", "api_key_created",
-  "api_key_revoked", "quota_changed", "tool_enabled", "tool_disabled",
-  "login", "failed_login", "login_locked", "logout",
+/* The actions a tenant's log holds, as the filter offers them, and what
+ * they are called; the log and its export keep the names. */
+static const struct
+{
+  const char *name;
+  const char *label;
+} audit_actions[] = {
+  { "tenant_created", N_("Tenant created") },
+  { "tenant_updated", N_("Tenant changed") },
+  { "tenant_suspended", N_("Tenant suspended") },
+  { "tenant_resumed", N_("Tenant resumed") },
+  { "tenant_deleted", N_("Tenant deleted") },
+  { "user_created", N_("User created") },
+  { "user_role_changed", N_("Role changed") },
+  { "user_password_reset", N_("Password reset") },
+  { "sessions_revoked", N_("Sessions revoked") },
+  { "api_key_created", N_("API key created") },
+  { "api_key_revoked", N_("API key revoked") },
+  { "quota_changed", N_("Quotas changed") },
+  { "tool_enabled", N_("Tool enabled") },
+  { "tool_disabled", N_("Tool disabled") },
+  { "login", N_("Logged in") },
+  { "failed_login", N_("Failed login") },
+  { "login_locked", N_("Login locked") },
+  { "refresh_token_reused", N_("Refresh token reused") },
+  { "logout", N_("Logged out") },
 };
+
+/* What an entry's action is called; a name Reflection does not write
+ * itself is shown as it is. */
+static const char *
+audit_action_label (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (audit_actions); i++)
+    if (g_strcmp0 (audit_actions[i].name, name) == 0)
+      return _(audit_actions[i].label);
+
+  return name;
+}
 
 /* The time ranges of the filter, in hours; 0 for all time. */
 static const guint audit_ranges[] = { 24, 7 * 24, 30 * 24, 0 };
@@ -922,7 +954,7 @@ audit_action_cb (AdwComboRow   *row,
   guint selected = adw_combo_row_get_selected (row);
 
   self->audit_action = selected == 0 || selected > G_N_ELEMENTS (audit_actions)
-                       ? NULL : audit_actions[selected - 1];
+                       ? NULL : audit_actions[selected - 1].name;
   load_audit (self);
 }
 
@@ -1033,7 +1065,8 @@ new_audit_row (RflTenantPage       *self,
     }
 
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), entry->action);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row),
+                                 audit_action_label (entry->action));
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle->str);
   adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
   return row;
@@ -1206,7 +1239,7 @@ setup_audit (RflTenantPage *self)
 
   gtk_string_list_append (actions, _("All actions"));
   for (guint i = 0; i < G_N_ELEMENTS (audit_actions); i++)
-    gtk_string_list_append (actions, audit_actions[i]);
+    gtk_string_list_append (actions, _(audit_actions[i].label));
   adw_combo_row_set_model (self->audit_action_row, G_LIST_MODEL (actions));
 
   g_signal_connect (self->audit_action_row, "notify::selected",
