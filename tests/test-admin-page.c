@@ -281,6 +281,17 @@ test_tool_switch (Fixture       *fixture,
   g_assert_true (rfl_admin_page_select_tenant (fixture->page, "Operations"));
   WAIT_FOR ((sw = find_named (GTK_WIDGET (fixture->page), "web_fetch")) != NULL);
   g_assert_false (gtk_switch_get_active (GTK_SWITCH (sw)));
+
+  /* Its row says what the tool does, and warns. */
+  {
+    GtkWidget *row = gtk_widget_get_ancestor (sw, ADW_TYPE_ACTION_ROW);
+
+    g_assert_nonnull (row);
+    g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)),
+                     ==, "Fetch Web Pages");
+    g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)),
+                              "trusted users"));
+  }
   g_assert_false (tool_enabled (fixture, fixture->root.tenant_id, "web_fetch"));
 
   gtk_switch_set_active (GTK_SWITCH (sw), TRUE);

@@ -854,11 +854,48 @@ quotas_done (RflTenantPage  *self,
 
 /* Tools ------------------------------------------------------------------ */
 
-static gboolean
-tool_is_dangerous (const char *tool)
+/* What each tool is called and does, for the administrator; the API and
+ * the audit log know tools by name. */
+static const struct
 {
-  return g_str_equal (tool, "file_read") || g_str_equal (tool, "shell_run")
-         || g_str_equal (tool, "web_fetch") || g_str_equal (tool, "web_search");
+  const char *name;
+  const char *title;
+  const char *summary;
+  gboolean    dangerous;  /* reaches files, programs or the internet */
+} tool_texts[] = {
+  { "calculator", N_("Calculator"), N_("Works out arithmetic exactly"), FALSE },
+  { "current_time", N_("Current Time"), N_("Tells today’s date and the time"), FALSE },
+  { "memory_search", N_("Search Memories"),
+    N_("Looks up what it remembers about the person it talks to"), FALSE },
+  { "memory_save", N_("Save Memories"),
+    N_("Remembers what a person asks it to keep"), FALSE },
+  { "file_read", N_("Read Files"), N_("Reads files on this computer"), TRUE },
+  { "shell_run", N_("Run Commands"), N_("Runs programs on this computer"), TRUE },
+  { "web_fetch", N_("Fetch Web Pages"), N_("Downloads pages from the internet"), TRUE },
+  { "web_search", N_("Search the Web"), N_("Searches the internet"), TRUE },
+};
+
+/* The row of @tool: its title and what it does, with a warning for the
+ * tools that reach outside the conversation. An unknown tool shows its
+ * name, with the warning. */
+static GtkWidget *
+add_tool_row (GtkWidget  *group,
+              const char *tool)
+{
+  const char *warning = _("⚠ Reaches files, programs or the internet: enable "
+                          "only for trusted users");
+  g_autofree char *subtitle = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (tool_texts); i++)
+    if (g_str_equal (tool_texts[i].name, tool))
+      {
+        subtitle = tool_texts[i].dangerous
+                   ? g_strdup_printf ("%s\n%s", _(tool_texts[i].summary), warning)
+                   : g_strdup (_(tool_texts[i].summary));
+        return add_row (group, _(tool_texts[i].title), subtitle);
+      }
+
+  return add_row (group, tool, warning);
 }
 
 static void
@@ -886,11 +923,7 @@ tools_done (RflTenantPage  *self,
       RflToolPermission *tool = g_ptr_array_index (result->items, i);
       GtkWidget *row, *sw;
 
-      row = add_row (group, tool->tool,
-                     tool_is_dangerous (tool->tool)
-                       ? _("⚠ Reaches files, programs or the internet: enable "
-                           "only for trusted users")
-                       : NULL);
+      row = add_tool_row (group, tool->tool);
       sw = gtk_switch_new ();
       gtk_widget_set_name (sw, tool->tool);
       gtk_widget_set_valign (sw, GTK_ALIGN_CENTER);
