@@ -1268,12 +1268,10 @@ typedef struct
   gint64           user_id;
   char            *text;         /* owned */
   guint            limit;
-  /* Set by the worker when it returned the rows (a GPtrArray of
-   * RflMemoryHit) rather than the hits (a GArray of RflHybridHit). */
-  gboolean         rows_read;
-  /* Set when @format made the result from the rows. */
+  /* Set when the worker read the rows and returned what @format made of
+   * them, rather than the hits (a GArray of RflHybridHit). */
   gboolean         formatted;
-  RflMemoryHitsFormatFunc format;   /* nullable */
+  RflMemoryHitsFormatFunc format;
   gpointer         format_data;
   GDestroyNotify   result_free;
 } SearchCall;
@@ -1368,18 +1366,13 @@ search_worker (gpointer data,
         }
     }
 
-  if (results != NULL && call->format != NULL)
+  if (results != NULL)
     {
       gpointer formatted = call->format (results, call->format_data);
 
       g_ptr_array_unref (results);
       call->formatted = TRUE;
       g_task_return_pointer (task, formatted, call->result_free);
-    }
-  else if (results != NULL)
-    {
-      call->rows_read = TRUE;
-      g_task_return_pointer (task, results, (GDestroyNotify) g_ptr_array_unref);
     }
   else
     {
@@ -1409,25 +1402,29 @@ get_search_pool (void)
   return pool;
 }
 
-static void
-search_async (RflMemoryStore          *self,
-              gint64                   tenant_id,
-              gint64                   user_id,
-              const char              *text,
-              guint                    limit,
-              RflMemoryHitsFormatFunc  format,
-              gpointer                 format_data,
-              GDestroyNotify           result_free,
-              GCancellable            *cancellable,
-              GAsyncReadyCallback      callback,
-              gpointer                 user_data)
+void
+rfl_memory_store_search_format_async (RflMemoryStore          *self,
+                                      gint64                   tenant_id,
+                                      gint64                   user_id,
+                                      const char              *text,
+                                      guint                    limit,
+                                      RflMemoryHitsFormatFunc  format,
+                                      gpointer                 format_data,
+                                      GDestroyNotify           result_free,
+                                      GCancellable            *cancellable,
+                                      GAsyncReadyCallback      callback,
+                                      gpointer                 user_data)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   SearchCall *call;
 
+  g_return_if_fail (RFL_IS_MEMORY_STORE (self));
+  g_return_if_fail (format != NULL);
+  g_return_if_fail (result_free != NULL);
+
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, search_async);
+  g_task_set_source_tag (task, rfl_memory_store_search_format_async);
 
   if (limit > MAX_PAGE)
     {
@@ -1473,6 +1470,14 @@ search_async (RflMemoryStore          *self,
   g_thread_pool_push (get_search_pool (), g_steal_pointer (&task), NULL);
 }
 
+/* The plain search's result: its rows themselves. */
+static gpointer
+keep_rows (GPtrArray *hits,
+           gpointer   user_data)
+{
+  return g_ptr_array_ref (hits);
+}
+
 void
 rfl_memory_store_search_async (RflMemoryStore      *self,
                                gint64               tenant_id,
@@ -1483,51 +1488,10 @@ rfl_memory_store_search_async (RflMemoryStore      *self,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
 {
-  g_return_if_fail (RFL_IS_MEMORY_STORE (self));
-
-  search_async (self, tenant_id, user_id, text, limit, NULL, NULL, NULL,
-                cancellable, callback, user_data);
-}
-
-void
-rfl_memory_store_search_format_async (RflMemoryStore          *self,
-                                      gint64                   tenant_id,
-                                      gint64                   user_id,
-                                      const char              *text,
-                                      guint                    limit,
-                                      RflMemoryHitsFormatFunc  format,
-                                      gpointer                 format_data,
-                                      GDestroyNotify           result_free,
-                                      GCancellable            *cancellable,
-                                      GAsyncReadyCallback      callback,
-                                      gpointer                 user_data)
-{
-  g_return_if_fail (RFL_IS_MEMORY_STORE (self));
-  g_return_if_fail (format != NULL);
-  g_return_if_fail (result_free != NULL);
-
-  search_async (self, tenant_id, user_id, text, limit, format, format_data,
-                result_free, cancellable, callback, user_data);
-}
-
-/* The rows of a search that did not format them on its worker. */
-static GPtrArray *
-search_results (RflMemoryStore  *self,
-                GAsyncResult    *result,
-                GError         **error)
-{
-  g_autoptr(GArray) hits = NULL;
-  SearchCall *call;
-
-  call = g_task_get_task_data (G_TASK (result));
-  if (call != NULL && call->rows_read)
-    return g_task_propagate_pointer (G_TASK (result), error);
-
-  hits = g_task_propagate_pointer (G_TASK (result), error);
-  if (hits == NULL)
-    return NULL;
-
-  return hits_to_results (self, call->tenant_id, hits, error);
+  rfl_memory_store_search_format_async (self, tenant_id, user_id, text, limit,
+                                        keep_rows, NULL,
+                                        (GDestroyNotify) g_ptr_array_unref,
+                                        cancellable, callback, user_data);
 }
 
 GPtrArray *
@@ -1535,11 +1499,7 @@ rfl_memory_store_search_finish (RflMemoryStore  *self,
                                 GAsyncResult    *result,
                                 GError         **error)
 {
-  g_return_val_if_fail (RFL_IS_MEMORY_STORE (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == search_async, NULL);
-
-  return search_results (self, result, error);
+  return rfl_memory_store_search_format_finish (self, result, error);
 }
 
 gpointer
@@ -1548,19 +1508,25 @@ rfl_memory_store_search_format_finish (RflMemoryStore  *self,
                                        GError         **error)
 {
   g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GArray) hits = NULL;
   SearchCall *call;
 
   g_return_val_if_fail (RFL_IS_MEMORY_STORE (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == search_async, NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result))
+                        == rfl_memory_store_search_format_async, NULL);
 
+  /* No task data: the search was refused before it began. */
   call = g_task_get_task_data (G_TASK (result));
-  g_return_val_if_fail (call == NULL || call->format != NULL, NULL);
-
-  if (call != NULL && call->formatted)
+  if (call == NULL || call->formatted)
     return g_task_propagate_pointer (G_TASK (result), error);
 
-  results = search_results (self, result, error);
+  /* The hits, to be read here. */
+  hits = g_task_propagate_pointer (G_TASK (result), error);
+  if (hits == NULL)
+    return NULL;
+
+  results = hits_to_results (self, call->tenant_id, hits, error);
   if (results == NULL)
     return NULL;
 

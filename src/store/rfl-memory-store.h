@@ -173,8 +173,9 @@ GPtrArray      *rfl_memory_store_search   (RflMemoryStore     *self,
                                            GError            **error);
 /* rfl_memory_store_search() of @text without a vector, with the ranking
  * done on a worker thread when the store can hand it over (see
- * rfl_vector_store_prepare_memory_search()); the rows are read in
- * _finish(), on the store's thread, where the callback runs. */
+ * rfl_vector_store_prepare_memory_search()); that worker also reads the
+ * rows when they fit one statement, else _finish() reads them on the
+ * store's thread, where the callback runs. */
 void            rfl_memory_store_search_async  (RflMemoryStore      *self,
                                                 gint64               tenant_id,
                                                 gint64               user_id,
